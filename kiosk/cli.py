@@ -1,0 +1,177 @@
+"""The ``locker`` command line: administration, technician tools, the demo and the server.
+
+Exit codes: 0 success, 1 the action failed (message on stderr), 2 usage or configuration
+error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from locker import audit, migrate
+from locker.clock import SystemClock
+from locker.config import ConfigError, Settings, load_settings
+from locker.core import Core
+from locker.db import make_engine, reading
+from locker.errors import DomainError
+from locker.services import accounts
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    path = args.config or os.environ.get("LOCKER_CONFIG")
+    return load_settings(Path(path) if path else None)
+
+
+def _core(args: argparse.Namespace) -> Core:
+    settings = _settings(args)
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.database.busy_timeout_ms)
+    if not migrate.is_current(engine):
+        raise DomainError("The database is not up to date; run: locker db upgrade")
+    return Core(engine, SystemClock(), settings)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.database.busy_timeout_ms)
+    before = migrate.current_revision(engine)
+    after = migrate.upgrade(engine)
+    print(f"database at revision {after}" + (" (already up to date)" if before == after else ""))
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise DomainError("The two passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    core = _core(args)
+    roles = accounts.parse_roles(args.role)
+    accounts.add_user(core, args.name, _read_password(args), roles, actor="cli")
+    print(f"user {args.name} added with roles {', '.join(sorted(roles))}")
+    return 0
+
+
+def cmd_apikey_create(args: argparse.Namespace) -> int:
+    core = _core(args)
+    roles = accounts.parse_roles(args.role)
+    key = accounts.create_api_key(core, args.name, roles, actor="cli")
+    print(key)
+    print(
+        f"(API key {args.name!r} with roles {', '.join(sorted(roles))}; shown only now)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    core = _core(args)
+    with reading(core.engine) as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        print(f"audit chain intact: {report.checked} events")
+        return 0
+    print(
+        f"audit chain broken at event {report.broken_at}: {report.reason}"
+        f" ({report.checked} events before it are intact)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="locker", description="Controller for municipal document pickup lockers."
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML settings file (default: $LOCKER_CONFIG, else built-in defaults)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply migrations (safe to repeat)").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(
+        dest="user", required=True
+    )
+    add = user.add_parser("add", help="create a staff account (asks for the password)")
+    add.add_argument("name")
+    add.add_argument(
+        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
+    add.set_defaults(func=cmd_user_add)
+
+    apikey = commands.add_parser("apikey", help="back-office API keys").add_subparsers(
+        dest="apikey", required=True
+    )
+    create = apikey.add_parser("create", help="print a new API key once")
+    create.add_argument("name")
+    create.add_argument(
+        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
+    )
+    create.set_defaults(func=cmd_apikey_create)
+
+    audit_cmd = commands.add_parser("audit", help="audit log").add_subparsers(
+        dest="audit", required=True
+    )
+    audit_cmd.add_parser(
+        "verify", help="check the hash chain; name the first broken link"
+    ).set_defaults(func=cmd_audit_verify)
+    for extra in _extensions():
+        extra(commands)
+    return parser
+
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    """Command groups that live with their adapters (hardware, simulator, kiosk)."""
+    found = []
+    for module in ("hardware.cli", "simulator.cli", "kiosk.commands"):
+        try:
+            imported = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+            continue
+        found.append(imported.register)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.func
+    try:
+        return handler(args)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except DomainError as err:
+        field = getattr(err, "field", None)
+        print(f"error: {field + ': ' if field else ''}{err.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Pickup codes: made from ``secrets``, shown grouped, typed any way, stored only as an HMAC.
+
+Alphabet: Crockford base32 (digits and capitals without I, L, O, U), so nothing looks alike;
+typing maps the look-alikes back (``O``→``0``, ``I``/``L``→``1``) and ignores case, spaces
+and dashes. Ten characters carry 50 bits; docs/security.md shows why that, with the rate
+limits, bounds a year of guessing below 10⁻⁶.
+
+The QR code carries ``LOCKER1:<bank id>:<code>``, so a code shown at the wrong locker can be
+told apart from a wrong code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from locker.errors import CodeInvalid
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+GROUP = 5
+QR_PREFIX = "LOCKER1"
+_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_SEPARATORS = re.compile(r"[\s\-_.·/]+")
+_VALID = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
+
+
+def new_code() -> str:
+    """A fresh code, canonical form (no separators)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def display(code: str) -> str:
+    """``K7M4QX9T2B`` → ``K7M4Q-X9T2B``: what a person reads and types."""
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
+
+
+def normalise(typed: str) -> str:
+    """Canonical form of what a person typed, or :class:`CodeInvalid` saying what is wrong."""
+    code = _SEPARATORS.sub("", typed.strip().upper()).translate(_LOOK_ALIKES)
+    if len(code) != CODE_LENGTH:
+        raise CodeInvalid(
+            f"A pickup code has {CODE_LENGTH} letters and digits, like {display('K7M4QX9T2B')}."
+        )
+    if not _VALID.match(code):
+        raise CodeInvalid(
+            "A pickup code contains only digits and the letters A–Z without I, L, O and U."
+        )
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedCode:
+    code: str
+    bank_id: str | None
+    """The bank named by a QR payload; ``None`` for a typed code."""
+
+
+def qr_payload(bank_id: str, code: str) -> str:
+    return f"{QR_PREFIX}:{bank_id}:{code}"
+
+
+def parse_input(text: str) -> ScannedCode:
+    """Accept a typed code or a whole QR payload."""
+    stripped = text.strip()
+    if stripped.upper().startswith(QR_PREFIX + ":"):
+        parts = stripped.split(":")
+        if len(parts) != 3:
+            raise CodeInvalid("This QR code is not a pickup code of this locker system.")
+        return ScannedCode(normalise(parts[2]), parts[1])
+    return ScannedCode(normalise(stripped), None)
+
+
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """A separate key per purpose from the one installation secret."""
+    return hmac.new(secret_key.encode(), b"locker/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def code_hash(key: bytes, code: str) -> str:
+    """Keyed hash of a canonical code: the only form in which a code is stored."""
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def same_hash(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,321 @@
+"""The one settings model: a TOML file, overridden by ``LOCKER_<SECTION>__<KEY>`` variables.
+
+Every setting has a default that is safe for a development machine; ``docs/configuration.md``
+lists them all (a test keeps that page and this model in step). Loading never half-succeeds:
+:func:`load_settings` either returns complete, validated settings or raises
+:class:`ConfigError` whose message names each wrong key, where it came from (file or
+environment variable) and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from locker.vocabulary import DocumentType
+
+ENV_PREFIX = "LOCKER_"
+ENV_DELIMITER = "__"
+DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside demo
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class LockerSection(Section):
+    """Identity of this installation."""
+
+    bank_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "bank-1"
+    name: str = "Dokumentenausgabe"
+    location: str = "Bürgerbüro, Haupteingang"
+    timezone: str = "Europe/Berlin"
+    data_dir: Path = Path("data")
+    demo: bool = False
+    secret_key: str = DEFAULT_SECRET_KEY
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_real(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("demo"):
+            return value
+        if value == DEFAULT_SECRET_KEY or len(value) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"must be a private random value of at least {MIN_SECRET_KEY_LENGTH} characters"
+                " outside demo mode (make one with: python3 -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))')"
+            )
+        return value
+
+
+class DatabaseSection(Section):
+    url: str = ""
+    """SQLAlchemy URL; empty means ``sqlite:///<data_dir>/locker.db``."""
+    busy_timeout_ms: Annotated[int, Field(ge=100)] = 10_000
+
+
+class PolicySection(Section):
+    """What the city decides: how long documents wait, who must prove who they are."""
+
+    pickup_days: Annotated[int, Field(ge=1, le=90)] = 14
+    retention_days: Annotated[int, Field(ge=0, le=365)] = 0
+    second_factor_documents: list[DocumentType] = Field(
+        default_factory=lambda: [
+            DocumentType.ID_CARD,
+            DocumentType.PASSPORT,
+            DocumentType.RESIDENCE_PERMIT,
+        ]
+    )
+    accessible_rows: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [2, 3])
+    reminder_after_days: Annotated[int, Field(ge=0)] = 3
+    reminder_before_expiry_days: Annotated[int, Field(ge=0)] = 2
+
+
+class SecuritySection(Section):
+    """Rate limits and lockouts; docs/security.md shows why these bound guessing below 10⁻⁶."""
+
+    kiosk_max_failures: Annotated[int, Field(ge=1, le=50)] = 5
+    kiosk_lockout_base_s: Annotated[int, Field(ge=1)] = 60
+    kiosk_lockout_max_s: Annotated[int, Field(ge=1)] = 3600
+    bank_failures_per_hour: Annotated[int, Field(ge=1, le=200)] = 30
+    delivery_max_failures: Annotated[int, Field(ge=1, le=10)] = 3
+    delivery_lockout_base_s: Annotated[int, Field(ge=1)] = 900
+    delivery_lockout_max_s: Annotated[int, Field(ge=1)] = 86_400
+    staff_max_failures: Annotated[int, Field(ge=1)] = 5
+    staff_lockout_s: Annotated[int, Field(ge=1)] = 900
+    session_idle_minutes: Annotated[int, Field(ge=1)] = 15
+
+
+class HardwareSection(Section):
+    backend: Literal["simulator", "layout"] = "simulator"
+    """``layout``: real boards and pins described by ``layout``; ``simulator``: virtual ones."""
+    layout: Path | None = None
+    pin_factory: Literal["mock", "lgpio", "rpigpio", "native"] | None = None
+    lock_fault_after_s: Annotated[float, Field(gt=0)] = 5.0
+    door_open_alarm_s: Annotated[float, Field(gt=0)] = 300.0
+    poll_interval_ms: Annotated[int, Field(ge=20)] = 200
+
+
+class SmsSection(Section):
+    enabled: bool = False
+    account_sid: str = ""
+    auth_token: str = ""
+    api_key_sid: str = ""
+    api_key_secret: str = ""
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    api_base_url: str = ""
+    """Empty: Twilio itself. Set it to reach a stand-in or a proxy."""
+    status_callback_url: str = ""
+    default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DE"
+
+
+class EmailSection(Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    security: Literal["none", "starttls", "ssl"] = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: str = "Dokumentenausgabe <noreply@localhost>"
+    timeout_s: Annotated[float, Field(gt=0)] = 20.0
+
+
+class NotifySection(Section):
+    max_attempts: Annotated[int, Field(ge=1)] = 12
+    backoff_base_s: Annotated[float, Field(gt=0)] = 30.0
+    backoff_max_s: Annotated[float, Field(gt=0)] = 3600.0
+    max_age_hours: Annotated[float, Field(gt=0)] = 48.0
+    poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+
+
+class KioskSection(Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    public_url: str = ""
+    """The URL citizens and Twilio reach this controller at, if any (for status callbacks)."""
+    inactivity_s: Annotated[int, Field(ge=10)] = 60
+    secure_cookies: bool = False
+
+
+class Settings(BaseSettings):
+    """All settings. Build with :func:`load_settings`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        extra="forbid",
+        frozen=True,
+    )
+
+    locker: LockerSection
+    database: DatabaseSection
+    policy: PolicySection
+    security: SecuritySection
+    hardware: HardwareSection
+    sms: SmsSection
+    email: EmailSection
+    notify: NotifySection
+    kiosk: KioskSection
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.locker.data_dir / 'locker.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; environment variables override it.
+        return (env_settings, init_settings)
+
+
+class ConfigError(Exception):
+    """Settings could not be loaded; ``problems`` holds one line per wrong key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("configuration error:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def load_settings(
+    path: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Read ``path`` (TOML) if given, apply ``LOCKER_…`` variables and ``overrides``, validate.
+
+    ``overrides`` (section → key → value) are what a command line decides, such as demo mode;
+    they sit below environment variables, like the file.
+    """
+    env = dict(os.environ if environ is None else environ)
+    source = str(path) if path is not None else "(no config file)"
+    data = _read_toml(Path(path)) if path is not None else {}
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    for section in _sections():
+        data.setdefault(section, {})
+    problems = _unknown_keys(data, source) + _unknown_env(env)
+    if problems:
+        raise ConfigError(problems)
+    saved = _swap_environ(env)
+    try:
+        return Settings(**data)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, source, env)) from None
+    finally:
+        _swap_environ(saved)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError([f"config file {path} does not exist"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError([f"config file {path} is not valid TOML: {err}"]) from None
+
+
+def _sections() -> dict[str, type[BaseModel]]:
+    sections: dict[str, type[BaseModel]] = {}
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        sections[name] = annotation
+    return sections
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_keys(data: dict[str, Any], source: str) -> list[str]:
+    sections = _sections()
+    problems = []
+    for section, values in data.items():
+        if section not in sections:
+            problems.append(
+                f"[{section}] in {source}: unknown section{_suggest(section, list(sections))};"
+                f" sections are {', '.join(sections)}"
+            )
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"[{section}] in {source}: expected a table of settings")
+            continue
+        known = list(sections[section].model_fields)
+        problems += [
+            f"{section}.{key} in {source}: unknown setting{_suggest(key, known)}"
+            for key in values
+            if key not in known
+        ]
+    return problems
+
+
+def _unknown_env(env: Mapping[str, str]) -> list[str]:
+    sections = _sections()
+    problems = []
+    for name in env:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
+        if len(parts) != 2 or parts[0] not in sections:
+            problems.append(
+                f"environment variable {name}: not a setting; expected"
+                f" {ENV_PREFIX}<SECTION>{ENV_DELIMITER}<KEY>, sections are {', '.join(sections)}"
+            )
+        elif parts[1] not in sections[parts[0]].model_fields:
+            known = list(sections[parts[0]].model_fields)
+            hint = _suggest(parts[1], known)
+            problems.append(f"environment variable {name}: unknown setting {parts[1]!r}{hint}")
+    return problems
+
+
+def _explain(err: ValidationError, source: str, env: Mapping[str, str]) -> list[str]:
+    lines = []
+    for problem in err.errors():
+        loc = [str(part) for part in problem["loc"]]
+        key = ".".join(loc[:2]) if loc else "(settings)"
+        variable = ENV_PREFIX + ENV_DELIMITER.join(loc[:2]).upper()
+        where = f"environment variable {variable}" if variable in env else source
+        got = problem.get("input")
+        shown = "" if isinstance(got, dict) or key.endswith("secret_key") else f", got {got!r}"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{key} in {where}: {message}{shown}")
+    return lines
+
+
+def _swap_environ(env: Mapping[str, str]) -> dict[str, str]:
+    """pydantic-settings reads ``os.environ``; give it exactly ``env`` for one load."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    return saved

@@ -1,0 +1,105 @@
+"""The core's context: what every service needs, handed in by the composition root.
+
+Nothing here is global: a test builds a :class:`Core` on its own SQLite file, a manual clock
+and a simulated bank; production builds one from the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from locker.clock import Clock
+from locker.codes import derive_key
+from locker.config import Settings
+from locker.ports import (
+    CompartmentReading,
+    CompartmentSpec,
+    EventCallback,
+    LockBank,
+    UnlockOutcome,
+    UnlockResult,
+    Unsubscribe,
+)
+from locker.vocabulary import DoorState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """Something a screen may want to show live (sent after the transaction committed)."""
+
+    kind: str
+    delivery_id: str | None = None
+    compartment: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Listener = Callable[[DomainEvent], None]
+
+
+class NoBank:
+    """The bank of a controller started without hardware (maintenance commands).
+
+    Every unlock is ``NOT_SENT`` and every door ``UNKNOWN``: nothing can open by accident.
+    """
+
+    def compartments(self) -> Sequence[CompartmentSpec]:
+        return ()
+
+    def unlock(self, label: str) -> UnlockResult:
+        return UnlockResult(label, UnlockOutcome.NOT_SENT, "no hardware attached")
+
+    def read(self, label: str) -> CompartmentReading:
+        return CompartmentReading(label, DoorState.UNKNOWN, online=False)
+
+    def read_all(self) -> Mapping[str, CompartmentReading]:
+        return {}
+
+    def subscribe(self, callback: EventCallback) -> Unsubscribe:
+        return lambda: None
+
+    def close(self) -> None:
+        return None
+
+
+class Core:
+    def __init__(
+        self, engine: Engine, clock: Clock, settings: Settings, bank: LockBank | None = None
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.bank: LockBank = bank if bank is not None else NoBank()
+        self.settings = settings
+        self.code_key = derive_key(settings.locker.secret_key, "pickup-code")
+        self.seal_key = derive_key(settings.locker.secret_key, "outbox-seal")
+        self.api_key_key = derive_key(settings.locker.secret_key, "api-key")
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+
+    def listen(self, listener: Listener) -> Callable[[], None]:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._listeners_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
+
+    def publish(self, *events: DomainEvent) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for event in events:
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:  # a screen's listener must never break a pickup
+                    log.exception("listener failed on %s", event.kind)

@@ -1,0 +1,71 @@
+"""Engine, sessions and the unit of work.
+
+Every service call is one :func:`transaction`: it commits all of its changes, including the
+audit event and the outbox rows, or none. Write transactions are serialised:
+
+* SQLite: WAL, foreign keys and a busy timeout on every connection, and every transaction
+  begins with ``BEGIN IMMEDIATE``, so "find a free compartment, then take it" cannot
+  interleave with another thread or process (pysqlite's own transaction handling is off).
+* Other databases (PostgreSQL): the transaction first locks the audit chain's head row
+  (``SELECT … FOR UPDATE``); every write appends to that chain, so writers queue there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, col, create_engine, select
+
+from locker.models import AuditHead
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if not is_sqlite(engine):
+            session.exec(select(AuditHead).where(col(AuditHead.id) == 1).with_for_update())
+        yield session
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Session]:
+    """A session for reads only (it still begins a transaction, so reads are consistent)."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session

@@ -1,0 +1,89 @@
+"""The core's exception tree. The kiosk maps each ``code`` to an HTTP status in one place.
+
+``code`` is the machine-readable error of shared/API.md; ``str(err)`` is a sentence for a
+person. Messages never say which part of a pickup attempt was wrong.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+
+
+class InvalidInput(DomainError):
+    """Input that can never be right, with the name of the field at fault."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class NoCompartmentFree(DomainError):
+    code = "no_compartment_free"
+
+
+class CodeInvalid(DomainError):
+    code = "code_invalid"
+
+
+class SecondFactorRequired(DomainError):
+    code = "second_factor_required"
+
+
+class CodeExpired(DomainError):
+    code = "expired"
+
+
+class WrongLocker(DomainError):
+    code = "wrong_locker"
+
+    def __init__(self, detail: str, bank_id: str) -> None:
+        super().__init__(detail)
+        self.bank_id = bank_id
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class HardwareUnavailable(DomainError):
+    """Nothing happened at the lock; the same request may succeed later."""
+
+    code = "hardware_unavailable"
+
+
+class HardwareFault(DomainError):
+    """The lock did not open; the compartment is out of use until a technician looks."""
+
+    code = "hardware_fault"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthenticated"

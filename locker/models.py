@@ -1,0 +1,185 @@
+"""Database tables of the core (SQLModel).
+
+Personal data lives only in :class:`Delivery` (recipient columns) and, until a message is
+sent, in :class:`Notification` (recipient address, sealed secrets); both are erased by
+:mod:`locker.services.privacy`. Pickup codes and API keys are stored only as keyed hashes,
+staff passwords only as argon2 hashes. Audit events never hold personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+from locker.timestamps import UtcDateTime
+from locker.vocabulary import (
+    Channel,
+    CompartmentState,
+    DeliveryState,
+    DocumentType,
+    MessageKind,
+    NotificationState,
+    Size,
+)
+
+
+def _enum(enum: type[StrEnum], default: StrEnum | None = None, *, index: bool = False) -> Any:
+    """A string column holding the enum's *value* (portable, readable, easy to migrate)."""
+    column_type = SqlEnum(
+        enum, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
+    )
+    return Field(default=default, sa_column=Column(column_type, nullable=False, index=index))
+
+
+def _utc(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class Compartment(SQLModel, table=True):
+    label: str = Field(primary_key=True, max_length=16)
+    size: Size = _enum(Size)
+    row: int
+    state: CompartmentState = _enum(CompartmentState, CompartmentState.FREE, index=True)
+    delivery_id: str | None = Field(default=None, foreign_key="delivery.id", unique=True)
+    fault_reason: str | None = None
+    door_open: bool = False
+    door_opened_at: datetime | None = _utc()
+    """When the door was last seen opening (cleared when it closes)."""
+    door_alarmed: bool = False
+    opened_since_intent: bool = False
+    """The door opened after the current intent (reserve / open) was recorded."""
+    updated_at: datetime | None = _utc()
+
+
+class Delivery(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    reference: str = Field(unique=True, max_length=64)
+    document_type: DocumentType = _enum(DocumentType)
+    size: Size = _enum(Size, Size.S)
+    state: DeliveryState = _enum(DeliveryState, DeliveryState.ANNOUNCED, index=True)
+    compartment: str | None = Field(default=None, max_length=16)
+    accessible: bool = False
+    recipient_name: str | None = Field(default=None, max_length=200)
+    recipient_phone: str | None = Field(default=None, max_length=32)
+    recipient_email: str | None = Field(default=None, max_length=254)
+    recipient_locale: str = Field(default="de", max_length=8)
+    date_of_birth: date | None = None
+    created_at: datetime | None = _utc(nullable=False)
+    stored_at: datetime | None = _utc()
+    expires_at: datetime | None = _utc(index=True)
+    collected_at: datetime | None = _utc()
+    returned_at: datetime | None = _utc()
+    cancelled_at: datetime | None = _utc()
+    expired_at: datetime | None = _utc()
+    ended_at: datetime | None = _utc(index=True)
+    erased_at: datetime | None = _utc()
+    reminders_sent: int = 0
+    failed_attempts: int = 0
+    lockouts: int = 0
+    locked_until: datetime | None = _utc()
+
+
+class PickupCode(SQLModel, table=True):
+    """A pickup code, known here only by its HMAC; single use; expires with its delivery."""
+
+    __tablename__ = "pickup_code"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="delivery.id", index=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime | None = _utc(nullable=False)
+    expires_at: datetime | None = _utc(nullable=False)
+    used_at: datetime | None = _utc()
+    revoked_at: datetime | None = _utc()
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: written in the same transaction as the state change it announces.
+
+    ``sealed`` holds what must not be stored in clear (the pickup code), encrypted under a key
+    derived from the installation secret; it is wiped once the message is sent or dead.
+    """
+
+    __table_args__ = (Index("ix_notification_due", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str | None = Field(default=None, foreign_key="delivery.id", index=True)
+    channel: Channel = _enum(Channel)
+    kind: MessageKind = _enum(MessageKind)
+    recipient: str | None = Field(default=None, max_length=254)
+    locale: str = Field(default="de", max_length=8)
+    sealed: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: NotificationState = _enum(NotificationState, NotificationState.PENDING)
+    attempts: int = 0
+    created_at: datetime | None = _utc(nullable=False)
+    next_attempt_at: datetime | None = _utc(nullable=False)
+    claimed_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+    provider_id: str | None = Field(default=None, max_length=64, index=True)
+    last_error: str | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the tamper-evident audit chain; see :mod:`locker.audit`."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime | None = _utc(nullable=False)
+    kind: str = Field(max_length=64, index=True)
+    actor: str = Field(max_length=80)
+    delivery_id: str | None = Field(default=None, max_length=32, index=True)
+    compartment: str | None = Field(default=None, max_length=16)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    alert: bool = False
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The last hash of the chain, locked while appending so that the chain never forks."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    last_id: int = 0
+    last_hash: str = Field(max_length=64)
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str
+    roles: str = ""
+    failed_logins: int = 0
+    locked_until: datetime | None = _utc()
+    disabled: bool = False
+    created_at: datetime | None = _utc(nullable=False)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    key_hash: str = Field(unique=True, max_length=64)
+    roles: str = ""
+    created_at: datetime | None = _utc(nullable=False)
+    last_used_at: datetime | None = _utc()
+    revoked_at: datetime | None = _utc()
+
+
+class Throttle(SQLModel, table=True):
+    """Failure counters behind rate limits and lockouts, shared by every process."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)
+    failures: int = 0
+    lockouts: int = 0
+    window_start: datetime | None = _utc()
+    locked_until: datetime | None = _utc()
+    updated_at: datetime | None = _utc()

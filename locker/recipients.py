@@ -1,0 +1,48 @@
+"""Checking and normalising a recipient's contact details when a delivery is announced."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+
+from locker.errors import InvalidInput
+
+_EMAIL = re.compile(
+    r"^[^@\s<>\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+_LOCALE = re.compile(r"^[a-z]{2}(?:-[A-Z]{2})?$")
+
+
+def normalise_phone(raw: str, default_region: str) -> str:
+    """E.164 (``+4915112345678``) or :class:`InvalidInput` naming ``recipient.phone``."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("recipient.phone", f"{raw!r} is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidInput("recipient.phone", f"{raw!r} is not a valid phone number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalise_email(raw: str) -> str:
+    email = raw.strip()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput("recipient.email", f"{raw!r} is not an e-mail address")
+    local, domain = email.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def normalise_locale(raw: str) -> str:
+    locale = raw.strip().replace("_", "-")
+    locale = locale[:2].lower() + locale[2:].upper()
+    if not _LOCALE.match(locale):
+        raise InvalidInput("recipient.locale", f"{raw!r} is not a language code such as de or en")
+    return locale
+
+
+def check_birth_date(value: date, today: date) -> date:
+    if value > today or value.year < 1900:
+        raise InvalidInput("recipient.date_of_birth", f"{value.isoformat()} is not a birth date")
+    return value

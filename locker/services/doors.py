@@ -1,0 +1,158 @@
+"""Hardware events turned into state changes.
+
+Called by the composition root for every :class:`HardwareEvent`, from a thread of its own
+(never the bank's). Door-closed on a compartment with an intent completes it; a door that did
+not open after an unlock (lock fault) undoes it; a forced door is an alarm.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from locker import audit
+from locker.core import Core, DomainEvent
+from locker.db import transaction
+from locker.models import Compartment
+from locker.ports import EventKind, HardwareEvent
+from locker.services.intents import INTENT_STATES, complete_intent, mark_code_used, undo_intent
+from locker.services.lookup import delivery_in
+from locker.states import move_compartment
+from locker.vocabulary import CompartmentState as C
+from locker.vocabulary import DeliveryState as D
+
+ACTOR = "hardware"
+
+
+def handle_event(core: Core, event: HardwareEvent) -> list[DomainEvent]:
+    now = core.clock.now()
+    events: list[DomainEvent] = []
+    with transaction(core.engine) as session:
+        if event.label is None:
+            audit.record(
+                session,
+                at=now,
+                kind=str(event.kind),
+                actor=ACTOR,
+                board=event.board,
+                compartments=len(event.labels),
+                alert=event.kind == EventKind.BOARD_OFFLINE,
+            )
+            events.append(DomainEvent(str(event.kind), None, None, {"board": event.board}))
+        else:
+            compartment = session.get(Compartment, event.label)
+            if compartment is None:
+                audit.record(
+                    session,
+                    at=now,
+                    kind="unknown_compartment",
+                    actor=ACTOR,
+                    alert=True,
+                    hw_label=event.label[:16],
+                    event=str(event.kind),
+                )
+                return []
+            events = _on_compartment(core, session, compartment, event, now)
+    core.publish(*events)
+    if event.kind == EventKind.BOARD_ONLINE and event.labels:
+        from locker.services.reconcile import reconcile  # noqa: PLC0415 - mutual helpers
+
+        reconcile(core, labels=event.labels)
+    return events
+
+
+def _on_compartment(
+    core: Core, session: Session, compartment: Compartment, event: HardwareEvent, now: datetime
+) -> list[DomainEvent]:
+    label = compartment.label
+    kind = event.kind
+    state = C(compartment.state)
+    if kind == EventKind.DOOR_OPENED:
+        compartment.door_open = True
+        compartment.door_opened_at = now
+        compartment.door_alarmed = False
+        if state in INTENT_STATES:
+            compartment.opened_since_intent = True
+            delivery = delivery_in(session, compartment)
+            if delivery is not None and delivery.state == D.COLLECTING:
+                mark_code_used(session, delivery, now)
+            audit.record(
+                session,
+                at=now,
+                kind="door_opened",
+                actor=ACTOR,
+                compartment=label,
+                delivery_id=compartment.delivery_id,
+            )
+            session.add(compartment)
+            return [DomainEvent("door_opened", compartment.delivery_id, label)]
+        kind = EventKind.FORCED_OPEN  # opened with no intent of ours: treat as forced
+    if kind == EventKind.FORCED_OPEN:
+        compartment.door_open = True
+        compartment.door_opened_at = now
+        audit.record(
+            session,
+            at=now,
+            kind="forced_open",
+            actor=ACTOR,
+            compartment=label,
+            delivery_id=compartment.delivery_id,
+            alert=True,
+        )
+        if state in (C.FREE, C.OCCUPIED):
+            move_compartment(
+                session,
+                compartment,
+                C.FAULT,
+                at=now,
+                actor=ACTOR,
+                why="door forced open",
+                alert=True,
+            )
+        session.add(compartment)
+        return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "forced_open"})]
+    if kind == EventKind.DOOR_CLOSED:
+        compartment.door_open = False
+        compartment.door_opened_at = None
+        compartment.door_alarmed = False
+        audit.record(
+            session,
+            at=now,
+            kind="door_closed",
+            actor=ACTOR,
+            compartment=label,
+            delivery_id=compartment.delivery_id,
+        )
+        session.add(compartment)
+        if state in INTENT_STATES:
+            compartment.opened_since_intent = True
+            return complete_intent(core, session, compartment, at=now, actor=ACTOR)
+        return [DomainEvent("door_closed", compartment.delivery_id, label)]
+    if kind == EventKind.LOCK_FAULT:
+        audit.record(
+            session,
+            at=now,
+            kind="lock_fault",
+            actor=ACTOR,
+            compartment=label,
+            delivery_id=compartment.delivery_id,
+            alert=True,
+        )
+        if state in INTENT_STATES and not compartment.opened_since_intent:
+            undo_intent(session, compartment, at=now, actor=ACTOR, why="door did not open")
+            move_compartment(
+                session,
+                compartment,
+                C.FAULT,
+                at=now,
+                actor=ACTOR,
+                why="door did not open after unlock",
+                alert=True,
+            )
+        return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "lock_fault"})]
+    if kind == EventKind.ITEM_CHANGED:
+        audit.record(
+            session, at=now, kind="item_changed", actor=ACTOR, compartment=label, item=event.item
+        )
+    return []

@@ -1,0 +1,149 @@
+"""Start-up (and board-back-online) reconciliation: make the database agree with the doors.
+
+After a power cut the database may hold an intent whose outcome was never written. For each
+compartment with an intent the hardware's answer decides:
+
+=====================  ==========================  =======================================
+door now               what we know                resolution
+=====================  ==========================  =======================================
+open                   —                           wait: the closing event will complete it
+closed                 door was seen opening       complete (store / collected / returned)
+closed, item sensor    document inside             loading: complete; other: undo
+closed, item sensor    empty                       loading: undo; other: complete
+closed, no sensor      nothing                     ``fault`` + alert: a person must look
+unreadable (offline)   nothing                     ``fault`` + alert
+=====================  ==========================  =======================================
+
+A compartment without intent whose door stands open is recorded; an occupied one goes to
+``fault`` with an alert, since its document is exposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from locker import audit
+from locker.core import Core, DomainEvent
+from locker.db import transaction
+from locker.models import Compartment, Delivery
+from locker.ports import CompartmentReading
+from locker.services.intents import INTENT_STATES, complete_intent, undo_intent
+from locker.states import move_compartment
+from locker.vocabulary import CompartmentState as C
+from locker.vocabulary import DeliveryState as D
+from locker.vocabulary import DoorState
+
+ACTOR = "reconcile"
+
+
+@dataclass
+class ReconcileReport:
+    completed: list[str] = field(default_factory=list)
+    undone: list[str] = field(default_factory=list)
+    faulted: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def reconcile(core: Core, labels: Iterable[str] | None = None) -> ReconcileReport:
+    readings = core.bank.read_all()
+    wanted = set(labels) if labels is not None else None
+    report = ReconcileReport()
+    events: list[DomainEvent] = []
+    now = core.clock.now()
+    with transaction(core.engine) as session:
+        compartments = session.exec(select(Compartment).order_by(col(Compartment.label)))
+        for compartment in compartments:
+            if wanted is not None and compartment.label not in wanted:
+                continue
+            reading = readings.get(compartment.label)
+            events += _one(core, session, compartment, reading, report, now)
+        audit.record(
+            session,
+            at=now,
+            kind="reconciled",
+            actor=ACTOR,
+            completed=len(report.completed),
+            undone=len(report.undone),
+            faulted=len(report.faulted),
+            alert=bool(report.faulted),
+        )
+    core.publish(*events)
+    return report
+
+
+def _one(
+    core: Core,
+    session: Session,
+    compartment: Compartment,
+    reading: CompartmentReading | None,
+    report: ReconcileReport,
+    now: datetime,
+) -> list[DomainEvent]:
+    label = compartment.label
+    online = reading is not None and reading.online and reading.door != DoorState.UNKNOWN
+    door_open = online and reading is not None and reading.door == DoorState.OPEN
+    if online:
+        compartment.door_open = door_open
+        if not door_open:
+            compartment.door_opened_at = None
+        session.add(compartment)
+    if compartment.state not in INTENT_STATES:
+        if door_open and compartment.state == C.OCCUPIED:
+            move_compartment(
+                session,
+                compartment,
+                C.FAULT,
+                at=now,
+                actor=ACTOR,
+                why="door found open",
+                alert=True,
+            )
+            report.faulted.append(label)
+        return []
+    if not online:
+        move_compartment(
+            session,
+            compartment,
+            C.FAULT,
+            at=now,
+            actor=ACTOR,
+            why="could not read the door after an interrupted opening",
+            alert=True,
+        )
+        report.faulted.append(label)
+        return []
+    if door_open:
+        compartment.opened_since_intent = True
+        report.waiting.append(label)
+        return []
+    loading = _delivery_state(session, compartment) == D.LOADING
+    assert reading is not None
+    if compartment.opened_since_intent or (reading.item is not None and reading.item == loading):
+        report.completed.append(label)
+        return complete_intent(core, session, compartment, at=now, actor=ACTOR)
+    if reading.item is not None:
+        undo_intent(session, compartment, at=now, actor=ACTOR, why="door never opened")
+        report.undone.append(label)
+        return []
+    move_compartment(
+        session,
+        compartment,
+        C.FAULT,
+        at=now,
+        actor=ACTOR,
+        why="interrupted opening; look inside",
+        alert=True,
+    )
+    report.faulted.append(label)
+    return []
+
+
+def _delivery_state(session: Session, compartment: Compartment) -> D | None:
+    if compartment.delivery_id is None:
+        return None
+    delivery = session.get(Delivery, compartment.delivery_id)
+    return D(delivery.state) if delivery else None

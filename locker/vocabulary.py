@@ -1,0 +1,92 @@
+"""Names shared by every layer: sizes, states, document types, roles.
+
+They are ``StrEnum`` so that they are stored, serialised and compared as the plain strings
+that the public API (shared/API.md) uses.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Size(StrEnum):
+    """Compartment and document size; a document fits every compartment at least as big."""
+
+    S = "S"
+    M = "M"
+    L = "L"
+
+    @property
+    def rank(self) -> int:
+        return _SIZE_RANK[self]
+
+    def fits_into(self, compartment: Size) -> bool:
+        return self.rank <= compartment.rank
+
+
+_SIZE_RANK = {Size.S: 0, Size.M: 1, Size.L: 2}
+
+
+class DocumentType(StrEnum):
+    ID_CARD = "id_card"
+    PASSPORT = "passport"
+    DRIVING_LICENCE = "driving_licence"
+    RESIDENCE_PERMIT = "residence_permit"
+    OTHER = "other"
+
+
+class DeliveryState(StrEnum):
+    ANNOUNCED = "announced"
+    LOADING = "loading"
+    STORED = "stored"
+    COLLECTING = "collecting"
+    COLLECTED = "collected"
+    EXPIRED = "expired"
+    RETRIEVING = "retrieving"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class CompartmentState(StrEnum):
+    FREE = "free"
+    RESERVED = "reserved"
+    OCCUPIED = "occupied"
+    OPENING = "opening"
+    FAULT = "fault"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class DoorState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    TECHNICIAN = "technician"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class MessageKind(StrEnum):
+    """What a notification tells the citizen; templates are keyed by it."""
+
+    STORED = "stored"
+    REMINDER = "reminder"
+    EXPIRY = "expiry"
+    COLLECTED = "collected"
+    RETURNED = "returned"
+
+
+class NotificationState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
