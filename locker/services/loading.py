@@ -33,7 +33,7 @@ def choose_compartment(
         in_reach = c.row in reachable
         if accessible:
             return (not in_reach, Size(c.size).rank, c.row)
-        return (Size(c.size).rank, in_reach, -c.row)
+        return (Size(c.size).rank, in_reach)
 
     return min(sorted(fitting, key=lambda c: c.label), key=key, default=None)
 
