@@ -225,7 +225,10 @@ class Bus:
         try:
             self._port = serial.serial_for_url(self.url, **options)
         except (serial.SerialException, OSError, ValueError) as err:
-            raise PortError(f"cannot open {self.url}: {err}") from err
+            reason = err.args[-1] if err.args and isinstance(err.args[-1], str) else str(err)
+            raise PortError(
+                reason if self.url in reason else f"cannot open {self.url}: {reason}"
+            ) from err
         return self._port
 
     def _close_port(self) -> None:

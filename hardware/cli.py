@@ -1,0 +1,160 @@
+"""``locker hw status`` and ``locker hw unlock``: a technician's tools for one lock board.
+
+Both talk straight to the board through :class:`firmware_bridge.bus.Bus` (no layout file, no
+database), print JSON on stdout and, when the port is missing, the board is silent or its
+reply is garbage, exit 1 with one plain line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from firmware_bridge.bus import PROTOCOLS, BoardSettings, Bus, BusTiming, dialect_for
+from firmware_bridge.errors import BoardTimeout, BridgeError, FrameError, PortError
+from hardware.serial_bank import outcome_of
+from locker.ports import UnlockOutcome
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hw = subparsers.add_parser("hw", help="talk to one lock board directly (commissioning)")
+    commands = hw.add_subparsers(dest="hw", required=True, metavar="COMMAND")
+    status = commands.add_parser("status", help="read every channel of a board as JSON")
+    _board_options(status)
+    status.set_defaults(func=cmd_status)
+    unlock = commands.add_parser("unlock", help="pulse one lock and confirm by reading it back")
+    _board_options(unlock)
+    unlock.add_argument("--channel", type=int, required=True, help="lock channel, from 0")
+    unlock.set_defaults(func=cmd_unlock)
+
+
+def _board_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", required=True, help="device path or pyserial URL (socket://…, spy://…)"
+    )
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="cu16")
+    parser.add_argument("--baud", type=int, help="default: 19200 for cu16, 9600 for xor8a")
+    parser.add_argument("--board", type=int, required=True, help="board address")
+    parser.add_argument("--channels", type=int, default=16, help="channels of the board")
+    parser.add_argument(
+        "--open-when-set",
+        action="store_true",
+        help="the board reports a set lock bit for an open lock (default: set means closed)",
+    )
+    parser.add_argument("--timeout-ms", type=int, default=1000, help="reply timeout")
+
+
+class _Failure(Exception):
+    """A plain one-line message for the technician."""
+
+
+def _bus(args: argparse.Namespace) -> Bus:
+    dialect = dialect_for(args.protocol)
+    if args.board not in dialect.boards:
+        span = f"{dialect.boards.start}..{dialect.boards.stop - 1}"
+        raise _Failure(f"board {args.board} is not a {args.protocol} address ({span})")
+    if not 1 <= args.channels <= dialect.max_channels:
+        raise _Failure(f"--channels must be 1..{dialect.max_channels}")
+    settings = BoardSettings(args.board, args.channels, closed_when_set=not args.open_when_set)
+    timing = BusTiming(
+        timeout_s=args.timeout_ms / 1000, retries=1, ack_timeout_s=args.timeout_ms / 1000
+    )
+    bus = Bus(args.port, dialect, [settings], baud=args.baud, timing=timing)
+    try:
+        bus.open()
+    except PortError as err:
+        bus.close()
+        raise _Failure(str(err)) from err
+    return bus
+
+
+def _explain(err: BridgeError, args: argparse.Namespace) -> str:
+    board = f"board {args.board} on {args.port}"
+    if isinstance(err, BoardTimeout):
+        return f"{board} did not answer (check address, baud rate, protocol and wiring)"
+    if isinstance(err, FrameError):
+        return f"{board} sent a reply that is not valid {args.protocol}: {err}"
+    return str(err)
+
+
+def _run(args: argparse.Namespace, action: Any) -> int:
+    try:
+        bus = _bus(args)
+    except _Failure as failure:
+        print(f"locker hw: {failure}", file=sys.stderr)
+        return 1
+    try:
+        return int(action(bus))
+    except _Failure as failure:
+        print(f"locker hw: {failure}", file=sys.stderr)
+        return 1
+    except BridgeError as err:
+        print(f"locker hw: {_explain(err, args)}", file=sys.stderr)
+        return 1
+    finally:
+        bus.close()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    def action(bus: Bus) -> int:
+        state = bus.read_status(args.board)
+        channels = [
+            {
+                "channel": channel,
+                "closed": closed,
+                "item": None if state.items is None else state.items[channel],
+            }
+            for channel, closed in enumerate(state.closed)
+        ]
+        _print(
+            {
+                "port": args.port,
+                "protocol": args.protocol,
+                "board": args.board,
+                "channels": channels,
+            }
+        )
+        return 0
+
+    return _run(args, action)
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    def action(bus: Bus) -> int:
+        if not 0 <= args.channel < args.channels:
+            raise _Failure(f"channel {args.channel} is not 0..{args.channels - 1}")
+        report = bus.unlock(args.board, args.channel)
+        outcome = outcome_of(report)
+        if outcome == UnlockOutcome.NOT_SENT:
+            raise _Failure(f"nothing was sent: {report.detail}")
+        _print(
+            {
+                "port": args.port,
+                "protocol": args.protocol,
+                "board": args.board,
+                "channel": args.channel,
+                "outcome": outcome.value,
+                "acknowledged": report.acknowledged,
+                "closed": report.closed,
+            }
+        )
+        if outcome == UnlockOutcome.STAYED_LOCKED:
+            raise _Failure(
+                f"lock {args.channel} of board {args.board} still reads closed after the pulse"
+                " (jammed lock, wiring or polarity?)"
+            )
+        if outcome == UnlockOutcome.UNCERTAIN:
+            raise _Failure(
+                f"the unlock went out but board {args.board} did not confirm it ({report.detail});"
+                " look at the door before trying again"
+            )
+        return 0
+
+    return _run(args, action)
+
+
+def _print(data: dict[str, Any]) -> None:
+    print(json.dumps(data))
+    sys.stdout.flush()
