@@ -188,12 +188,13 @@ class _Checker:
             if bus.name in buses:
                 self.problems.append(f"bus {bus.name!r}: declared twice")
             buses[bus.name] = bus
+        tables = self._tables("compartment", data.get("compartment", []))
         compartments = [
             compartment
-            for index, raw in enumerate(self._tables("compartment", data.get("compartment", [])))
+            for index, raw in enumerate(tables)
             if (compartment := self.compartment(raw, index, buses)) is not None
         ]
-        if not compartments:
+        if not tables:
             self.problems.append("no [[compartment]] in the layout")
         self._unique(compartments)
         return Layout(
