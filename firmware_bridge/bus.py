@@ -274,6 +274,8 @@ class Bus:
                 self._sort(decoder.feed(chunk), wanted, got, errors)
             if len(got) < count:
                 self._sort(decoder.end(), wanted, got, errors)
+            if not got and not errors and decoder.skipped:
+                errors.append(FrameError(f"{decoder.skipped} byte(s) of garbage, no valid frame"))
             return got, errors
         except (serial.SerialException, OSError) as err:
             self._close_port()

@@ -88,6 +88,10 @@ class VirtualBus:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def inject(self, data: bytes) -> None:
+        """Put raw bytes on the line towards the controller (noise, a stray late reply)."""
+        os.write(self._master, data)
+
     # ------------------------------------------------------------------ the line
 
     def _run(self) -> None:

@@ -150,6 +150,11 @@ class Simulator:
         for name in [bus] if bus else list(self.buses):
             self.world.set_silent(name, on)
 
+    def noise(self, data: bytes, bus: str | None = None) -> None:
+        """Raw bytes appear on the line towards the controller (on every bus if none is named)."""
+        for name in [bus] if bus else list(self.buses):
+            self.buses[name].inject(data)
+
     def set_fault(self, kind: str, target: str, on: bool) -> None:
         """``POST /sim/faults``: jam, board_offline, corrupt_replies, slow_replies, silence."""
         if kind == "jam":
