@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 from hypothesis import given, settings
@@ -31,7 +32,7 @@ START_HEAVY = st.lists(
 def _cuts(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({min(cut, len(data)) for cut in cuts})
     edges = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(edges, edges[1:], strict=False)]
+    return [data[a:b] for a, b in pairwise(edges)]
 
 
 def _run(name: str, chunks: list[bytes]) -> list[object]:
@@ -45,7 +46,7 @@ def _run(name: str, chunks: list[bytes]) -> list[object]:
 
 
 def _accepted_frames_are_sound(name: str, data: bytes, results: list[object]) -> None:
-    check = CHECKSUMS[name.split()[0]]
+    check = CHECKSUMS[name.split(maxsplit=1)[0]]
     for item in results:
         if isinstance(item, FrameError):
             continue

@@ -1,4 +1,4 @@
-"""Layout files: the demo layout loads; every mistake is named with file, compartment and problem."""
+"""Layout files: the demo layout loads; each mistake is named with file, compartment, problem."""
 
 from __future__ import annotations
 
