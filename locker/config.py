@@ -116,20 +116,32 @@ class HardwareSection(Section):
 
 
 class SmsSection(Section):
+    """SMS through Twilio; docs/notifications.md explains each setting."""
+
     enabled: bool = False
     account_sid: str = ""
     auth_token: str = ""
+    """Signs requests unless an API key is given; always verifies status callbacks."""
     api_key_sid: str = ""
     api_key_secret: str = ""
     from_number: str = ""
+    """An E.164 number or an alphanumeric sender id (up to 11 characters)."""
     messaging_service_sid: str = ""
+    """Used instead of (or with) ``from_number``: Twilio picks the sender from the service."""
     api_base_url: str = ""
     """Empty: Twilio itself. Set it to reach a stand-in or a proxy."""
     status_callback_url: str = ""
+    """Empty: ``<kiosk.public_url>/api/v1/notifications/twilio-status`` if a public URL is set."""
     default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DE"
+    timeout_s: Annotated[float, Field(gt=0)] = 15.0
+    """How long one request to the SMS gateway may take before it counts as failed."""
+    webhook_key_secret: str = ""
+    """The Twilio SharedKey secret for HMAC-SHA256-signed webhooks; empty: the auth token."""
 
 
 class EmailSection(Section):
+    """E-mail over SMTP: ``ssl`` (usually port 465), ``starttls`` (587) or ``none`` (a relay)."""
+
     enabled: bool = False
     host: str = "localhost"
     port: Annotated[int, Field(ge=1, le=65535)] = 25
@@ -141,11 +153,19 @@ class EmailSection(Section):
 
 
 class NotifySection(Section):
+    """The outbox worker: retries with back-off until sent, or dead after the caps."""
+
     max_attempts: Annotated[int, Field(ge=1)] = 12
     backoff_base_s: Annotated[float, Field(gt=0)] = 30.0
     backoff_max_s: Annotated[float, Field(gt=0)] = 3600.0
     max_age_hours: Annotated[float, Field(gt=0)] = 48.0
     poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    lease_s: Annotated[float, Field(ge=60)] = 300.0
+    """A row claimed longer ago than this (its worker died) is claimed again: at-least-once."""
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 20
+    """Rows one worker thread claims at a time."""
+    threads: Annotated[int, Field(ge=1, le=16)] = 1
+    """Worker threads sending in parallel (claims never overlap)."""
 
 
 class KioskSection(Section):

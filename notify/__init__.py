@@ -1,0 +1,53 @@
+"""Notifications: the outbox worker and its channels (SMS through Twilio, e-mail over SMTP).
+
+What the composition root wires::
+
+    runner = notify.start_worker(core)          # threads draining the outbox
+    ...
+    runner.close()                               # on shutdown
+
+    notify.apply_twilio_status(core, url, form, headers)   # POST .../twilio-status
+    # raises notify.BadSignature -> answer 403
+
+Tests drive :class:`OutboxWorker` pass by pass (:meth:`OutboxWorker.run_once`) with a manual
+clock. See docs/notifications.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from locker.config import Settings
+from locker.core import Core
+from locker.vocabulary import Channel
+from notify.mail import SmtpMailer
+from notify.sms import TwilioSms
+from notify.status import BadSignature, apply_twilio_status
+from notify.worker import OutboxRunner, OutboxWorker, PassReport, Sender
+
+__all__ = [
+    "BadSignature",
+    "OutboxRunner",
+    "OutboxWorker",
+    "PassReport",
+    "Sender",
+    "apply_twilio_status",
+    "build_senders",
+    "start_worker",
+]
+
+
+def build_senders(settings: Settings) -> dict[Channel, Sender]:
+    """The channels enabled in the settings; rows of a disabled channel wait in the outbox."""
+    senders: dict[Channel, Sender] = {}
+    if settings.sms.enabled:
+        senders[Channel.SMS] = TwilioSms(settings)
+    if settings.email.enabled:
+        senders[Channel.EMAIL] = SmtpMailer(settings)
+    return senders
+
+
+def start_worker(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
+    """Start draining the outbox in background threads; ``close()`` the result to stop."""
+    senders = build_senders(core.settings) if senders is None else senders
+    return OutboxRunner(OutboxWorker(core, senders)).start()

@@ -1,0 +1,107 @@
+"""SMS through Twilio's REST API with the official client.
+
+The client authenticates with the account SID and auth token, or with an API key SID and
+secret (then the account SID still names the account in the URL). The sender is a number,
+an alphanumeric sender id (``from_number``) or a messaging service. ``api_base_url`` points
+the client's ``api`` domain (the only one ``client.messages`` uses) at a stand-in or a proxy.
+
+Errors are sorted into permanent (this recipient can never get this SMS: invalid or
+unreachable number, landline, opted out) and transient (everything else: rate limits, 5xx,
+network trouble, and configuration mistakes that an administrator will fix).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import requests
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from locker.config import Settings, SmsSection
+from notify.errors import PermanentFailure, SendFailed, TransientFailure
+from notify.messages import Rendered
+
+STATUS_PATH = "/api/v1/notifications/twilio-status"
+PERMANENT_CODES = frozenset(
+    {
+        21211,  # invalid 'To' phone number
+        21214,  # 'To' phone number cannot be reached
+        21217,  # phone number does not appear to be valid
+        21408,  # permission to send to this region is not enabled
+        21610,  # the recipient replied STOP
+        21612,  # no route to this number
+        21614,  # 'To' number is not a mobile number
+    }
+)
+
+
+def status_callback_url(settings: Settings) -> str | None:
+    """Where Twilio posts delivery reports, or ``None`` when nothing public can receive them."""
+    if settings.sms.status_callback_url:
+        return settings.sms.status_callback_url
+    if settings.kiosk.public_url:
+        return settings.kiosk.public_url.rstrip("/") + STATUS_PATH
+    return None
+
+
+def make_client(sms: SmsSection) -> Client:
+    if sms.api_key_sid:
+        username, password = sms.api_key_sid, sms.api_key_secret
+    else:
+        username, password = sms.account_sid, sms.auth_token
+    client = Client(
+        username,
+        password,
+        account_sid=sms.account_sid,
+        http_client=TwilioHttpClient(timeout=sms.timeout_s),
+        # A non-empty mapping, so that TWILIO_EDGE / TWILIO_REGION in the process environment
+        # cannot rewrite the host: the settings alone decide where SMS go.
+        environment={"TWILIO_FROM_SETTINGS": "1"},
+    )
+    if sms.api_base_url:
+        client.api.base_url = sms.api_base_url.rstrip("/")
+    return client
+
+
+def classify(error: Exception) -> SendFailed:
+    """Translate what the twilio client raised into our two kinds of failure."""
+    if isinstance(error, TwilioException):
+        status = getattr(error, "status", None)
+        code = getattr(error, "code", None)
+        reason = f"twilio {status}/{code}"
+        if code in PERMANENT_CODES:
+            return PermanentFailure(reason)
+        return TransientFailure(reason)
+    if isinstance(error, requests.RequestException | OSError):
+        return TransientFailure(type(error).__name__)
+    return TransientFailure(f"unexpected {type(error).__name__}")
+
+
+class TwilioSms:
+    """One SMS per call to :meth:`send`; returns Twilio's message SID."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._sms = settings.sms
+        self._client = client or make_client(settings.sms)
+        self._callback = status_callback_url(settings)
+
+    def send(self, recipient: str, message: Rendered, *, now: datetime) -> str:
+        sender: dict[str, str] = {}
+        if self._sms.messaging_service_sid:
+            sender["messaging_service_sid"] = self._sms.messaging_service_sid
+        if self._sms.from_number:
+            sender["from_"] = self._sms.from_number
+        if self._callback:
+            sender["status_callback"] = self._callback
+        try:
+            created = self._client.messages.create(to=recipient, body=message.sms, **sender)
+        except Exception as error:  # every failure is sorted, none escapes unclassified
+            raise classify(error) from error
+        return str(created.sid)
+
+    def close(self) -> None:
+        session = getattr(self._client.http_client, "session", None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,116 @@
+"""Twilio's delivery reports (status callbacks), verified and applied to the outbox.
+
+Framework-free, so the kiosk mounts it at ``POST /api/v1/notifications/twilio-status`` in a
+few lines and tests call it directly::
+
+    try:
+        notify.apply_twilio_status(core, str(request.url), form, request.headers)
+    except notify.BadSignature:
+        return 403
+
+The signature (``X-Twilio-Signature``) is checked with twilio's ``RequestValidator`` against
+the *configured* callback URL (the one we gave Twilio), never the URL the request arrived on,
+which a reverse proxy rewrites; the request's own URL is used only when no public URL is
+configured (development). The default algorithm is HMAC-SHA1 keyed with the auth token;
+when ``X-Twilio-Webhooks-Signature-Settings`` names ``algorithm=HMAC_SHA256`` the key is the
+SharedKey secret (``sms.webhook_key_secret``, falling back to the auth token).
+
+Reports move a row forward only: ``sent`` → ``delivered``; ``failed`` / ``undelivered`` →
+``dead`` with an audit alert (the code was wiped when the SMS was accepted, so it cannot be
+resent; a clerk has to reach the citizen). Intermediate reports (queued, sending, sent) change
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlmodel import col, select
+from twilio.request_validator import (
+    HMAC_SHA256,
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+
+from locker import audit
+from locker.core import Core, DomainEvent
+from locker.db import transaction
+from locker.models import Notification
+from locker.vocabulary import NotificationState as N
+from notify.sms import status_callback_url
+
+FAILED_STATUSES = frozenset({"failed", "undelivered"})
+
+
+class BadSignature(Exception):
+    """The request is not signed by Twilio for this installation: answer 403."""
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
+
+
+def verify_signature(
+    core: Core, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+) -> None:
+    """Raise :class:`BadSignature` unless Twilio signed exactly these parameters for us."""
+    signature = _header(headers, SIGNATURE_HEADER)
+    if not signature:
+        raise BadSignature(f"the {SIGNATURE_HEADER} header is missing")
+    sms = core.settings.sms
+    algorithm = get_signature_algorithm(_header(headers, SIGNATURE_SETTINGS_HEADER))
+    secret = sms.auth_token
+    if algorithm.upper() == HMAC_SHA256 and sms.webhook_key_secret:
+        secret = sms.webhook_key_secret
+    if not secret:
+        raise BadSignature("no auth token is configured (sms.auth_token), so nothing verifies")
+    target = status_callback_url(core.settings) or url
+    if not RequestValidator(secret).validate(target, dict(params), signature, algorithm):
+        raise BadSignature(f"the {SIGNATURE_HEADER} does not match this request")
+
+
+def apply_twilio_status(
+    core: Core, url: str, params: Mapping[str, str], headers: Mapping[str, str]
+) -> bool:
+    """Verify one status callback and apply it; ``False`` if no row has that message SID."""
+    verify_signature(core, url, params, headers)
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    now = core.clock.now()
+    alarm: DomainEvent | None = None
+    with transaction(core.engine) as session:
+        row = session.exec(select(Notification).where(col(Notification.provider_id) == sid)).first()
+        if not sid or row is None:
+            return False
+        if status == "delivered" and row.state == N.SENT:
+            row.state = N.DELIVERED
+            session.add(row)
+        elif status in FAILED_STATUSES and row.state in (N.SENT, N.DELIVERED):
+            error_code = params.get("ErrorCode", "")[:8]
+            row.state = N.DEAD
+            row.sealed = None
+            row.last_error = f"twilio {status} {error_code}".strip()
+            session.add(row)
+            audit.record(
+                session,
+                at=now,
+                kind="notification_undelivered",
+                actor="twilio",
+                delivery_id=row.delivery_id,
+                alert=True,
+                channel=str(row.channel),
+                message=str(row.kind),
+                error_code=error_code,
+            )
+            alarm = DomainEvent(
+                "alarm", row.delivery_id, None, {"why": "notification_dead", "channel": "sms"}
+            )
+    if alarm is not None:
+        core.publish(alarm)
+    return True
