@@ -1,0 +1,1 @@
+"""Layout files shipped with the simulator (``demo.toml``)."""
