@@ -220,6 +220,9 @@ class TwilioStandin:
             return _error(400, 21603, "A 'From' phone number is required.")
         if not body:
             return _error(400, 21602, "Message body is required.")
+        callback = form.get("StatusCallback")
+        if callback and not callback.startswith(("http://", "https://")):
+            return _error(400, 21609, "The StatusCallback URL is not a valid URL.")
         sid = new_sid("SM")
         now = formatdate(usegmt=True)
         uri = f"{API}/Accounts/{account}/Messages/{sid}"
@@ -248,7 +251,6 @@ class TwilioStandin:
             "to": to,
             "uri": f"{uri}.json",
         }
-        callback = form.get("StatusCallback")
         with self._lock:
             self.resources[sid] = dict(resource, _callback=callback)
             if callback:
@@ -322,8 +324,6 @@ class TwilioStandin:
             **self.signed_headers(url, params),
         }
         data = urllib.parse.urlencode(params).encode()
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"status callback URL must be http(s): {url!r}")
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310
         outcome: dict[str, Any] = {"sid": resource["sid"], "status": resource["status"]}
         try:
@@ -331,7 +331,7 @@ class TwilioStandin:
                 outcome["http_status"] = answer.status
         except urllib.error.HTTPError as error:
             outcome["http_status"] = error.code
-        except OSError as error:
+        except (OSError, ValueError) as error:  # refused, timed out, or a malformed URL
             outcome["error"] = type(error).__name__
             log.warning("status callback to %s failed: %s", url, error)
         with self._lock:

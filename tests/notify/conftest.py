@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from locker import migrate
 from locker.clock import ManualClock
@@ -48,8 +49,8 @@ LOCATION_40 = "Rathaus Musterstadt, Eingang Marktplatz 1"
 class FakeBank:
     """Doors are driven by the test through :func:`store`; every unlock works."""
 
-    def __init__(self, count: int = 12) -> None:
-        self.specs = [CompartmentSpec(f"A{n:02d}", Size.M, 1 + n % 4) for n in range(1, count)]
+    def __init__(self, count: int = 40) -> None:
+        self.specs = [CompartmentSpec(f"A{n:02d}", Size.M, 1 + n % 4) for n in range(1, count + 1)]
 
     def compartments(self) -> Sequence[CompartmentSpec]:
         return self.specs
@@ -158,8 +159,12 @@ MakeCore = Callable[..., Core]
 def make_core(
     tmp_path: Path, twilio: TwilioStandin, smtp: SmtpStandin, receiver: StatusReceiver
 ) -> Iterator[MakeCore]:
-    """Build a core wired to the stand-ins; keyword sections override the defaults."""
-    engines = []
+    """Build a core wired to the stand-ins; keyword sections override the defaults.
+
+    No public URL by default, so no status callbacks: pass
+    ``kiosk={"public_url": receiver.public_url}`` to have them.
+    """
+    engines: list[Engine] = []
 
     def build(**sections: dict[str, Any]) -> Core:
         overrides: dict[str, dict[str, Any]] = {
@@ -180,7 +185,6 @@ def make_core(
                 "sender": "Dokumentenausgabe <noreply@stadt.example>",
                 "timeout_s": 5.0,
             },
-            "kiosk": {"public_url": receiver.public_url},
         }
         for name, values in sections.items():
             overrides.setdefault(name, {}).update(values)

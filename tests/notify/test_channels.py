@@ -15,7 +15,7 @@ from pyzbar.pyzbar import ZBarSymbol, decode
 from locker import codes
 from locker.core import Core
 from locker.vocabulary import MessageKind
-from notify.errors import PermanentFailure, TransientFailure
+from notify.errors import PermanentFailure, SendFailed, TransientFailure
 from notify.mail import SmtpMailer
 from notify.messages import Facts, Rendered, render
 from notify.sms import TwilioSms, make_client
@@ -23,7 +23,7 @@ from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 
-from .conftest import MakeCore
+from .conftest import MakeCore, StatusReceiver
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 CODE = "K7M4QX9T2B"
@@ -67,16 +67,16 @@ def test_real_twilio_client_creates_and_fetches_a_message(
     assert fetched.date_created is not None  # parsed from RFC 2822 by the client
 
 
-def test_sms_asks_for_status_callbacks_at_the_public_url(core: Core, twilio: TwilioStandin) -> None:
+def test_sms_asks_for_status_callbacks_at_the_public_url(
+    make_core: MakeCore, twilio: TwilioStandin, receiver: StatusReceiver
+) -> None:
+    core = make_core(kiosk={"public_url": receiver.public_url})
     sid = TwilioSms(core.settings).send(TO, stored_message(), now=NOW)
     assert twilio.resources[sid]["_callback"].endswith("/api/v1/notifications/twilio-status")
     assert twilio.resources[sid]["_callback"].startswith(core.settings.kiosk.public_url)
 
 
-def test_no_status_callback_without_a_public_url(
-    make_core: MakeCore, twilio: TwilioStandin
-) -> None:
-    core = make_core(kiosk={"public_url": ""})
+def test_no_status_callback_without_a_public_url(core: Core, twilio: TwilioStandin) -> None:
     sid = TwilioSms(core.settings).send(TO, stored_message(), now=NOW)
     assert twilio.resources[sid]["_callback"] is None
 
@@ -113,7 +113,7 @@ def test_wrong_credentials_are_transient(make_core: MakeCore, inbox: Inbox) -> N
     ],
 )
 def test_twilio_errors_are_sorted(
-    core: Core, twilio: TwilioStandin, failure: str, kind: type, reason: str
+    core: Core, twilio: TwilioStandin, failure: str, kind: type[SendFailed], reason: str
 ) -> None:
     twilio.fail(failure, times=1)
     with pytest.raises(kind) as caught:
@@ -174,7 +174,9 @@ def test_email_is_multipart_with_inline_qr_that_decodes(
     cid = images[0]["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in html.get_content()
     assert "http" not in html.get_content()
-    picture = Image.open(io.BytesIO(images[0].get_payload(decode=True)))
+    png = images[0].get_payload(decode=True)
+    assert isinstance(png, bytes)
+    picture = Image.open(io.BytesIO(png))
     [found] = decode(picture, symbols=[ZBarSymbol.QRCODE])
     assert found.data.decode() == "LOCKER1:b1:K7M4QX9T2B"
     modules = 25 + 2 * 4  # version 2 plus the quiet zone
