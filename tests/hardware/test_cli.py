@@ -23,6 +23,13 @@ from .support import WAIT, serial_layout
 LOCKER = Path(sys.executable).with_name("locker")
 
 
+def locker(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The real console script in a process of its own."""
+    return subprocess.run(
+        [str(LOCKER), *argv], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="locker")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,44 +156,21 @@ def test_locker_hw_against_locker_sim_boards_in_another_process(
             board = "1" if protocol == "cu16" else "2"
             port = ["--port", str(link), "--protocol", protocol, "--board", board]
 
-            status = subprocess.run(
-                [str(LOCKER), "hw", "status", *port],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
+            status = locker("hw", "status", *port)
             assert status.returncode == 0, status.stderr
             assert all(c["closed"] for c in json.loads(status.stdout)["channels"])
 
-            unlock = subprocess.run(
-                [str(LOCKER), "hw", "unlock", *port, "--channel", "5"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
+            unlock = locker("hw", "unlock", *port, "--channel", "5")
             assert unlock.returncode == 0, unlock.stderr
             assert json.loads(unlock.stdout)["outcome"] == "unlocked"
 
-            status = subprocess.run(
-                [str(LOCKER), "hw", "status", *port],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-            closed = [c["closed"] for c in json.loads(status.stdout)["channels"]]
+            closed = [
+                c["closed"] for c in json.loads(locker("hw", "status", *port).stdout)["channels"]
+            ]
             assert closed.count(False) == 1
             assert closed[5] is False
 
-            silent = subprocess.run(
-                [str(LOCKER), "hw", "status", *port[:-1], "9", "--timeout-ms", "50"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
+            silent = locker("hw", "status", *port[:-1], "9", "--timeout-ms", "50")
             assert silent.returncode == 1
             assert "did not answer" in silent.stderr
         finally:
