@@ -69,6 +69,10 @@ class SmtpStandin:
                 self._controller.start()
         return self
 
+    def settings(self) -> dict[str, Any]:
+        """The ``[email]`` settings that send through this stand-in (the demo's defaults)."""
+        return {"enabled": True, "host": self.host, "port": self.port, "security": "none"}
+
     def _stop(self) -> None:
         with self._lock:
             if self._controller is not None:

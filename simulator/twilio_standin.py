@@ -134,6 +134,16 @@ class TwilioStandin:
             self._threads.append(thread)
         return self
 
+    def settings(self) -> dict[str, Any]:
+        """The ``[sms]`` settings that send through this stand-in (the demo's defaults)."""
+        return {
+            "enabled": True,
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+            "from_number": "Stadt",
+            "api_base_url": self.url,
+        }
+
     def _serve(self) -> None:
         assert self._server is not None
         self._server.serve_forever(poll_interval=0.05)

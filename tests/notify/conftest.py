@@ -22,21 +22,18 @@ from sqlalchemy.engine import Engine
 from locker import migrate
 from locker.clock import ManualClock
 from locker.config import load_settings
-from locker.core import Core
+from locker.core import Core, NoBank
 from locker.db import make_engine
 from locker.ports import (
-    CompartmentReading,
     CompartmentSpec,
-    EventCallback,
     EventKind,
     HardwareEvent,
     UnlockOutcome,
     UnlockResult,
-    Unsubscribe,
 )
 from locker.services import deliveries, doors, loading
 from locker.services.compartments import sync_compartments
-from locker.vocabulary import DocumentType, DoorState, Size
+from locker.vocabulary import DocumentType, Size
 from notify import BadSignature, apply_twilio_status
 from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
@@ -46,29 +43,14 @@ BIRTHDAY = date(1990, 5, 17)
 LOCATION_40 = "Rathaus Musterstadt, Eingang Marktplatz 1"
 
 
-class FakeBank:
-    """Doors are driven by the test through :func:`store`; every unlock works."""
-
-    def __init__(self, count: int = 40) -> None:
-        self.specs = [CompartmentSpec(f"A{n:02d}", Size.M, 1 + n % 4) for n in range(1, count + 1)]
+class FakeBank(NoBank):
+    """Forty compartments whose locks always open; the test drives the doors (:func:`store`)."""
 
     def compartments(self) -> Sequence[CompartmentSpec]:
-        return self.specs
+        return [CompartmentSpec(f"A{n:02d}", Size.M, 1 + n % 4) for n in range(1, 41)]
 
     def unlock(self, label: str) -> UnlockResult:
         return UnlockResult(label, UnlockOutcome.UNLOCKED)
-
-    def read(self, label: str) -> CompartmentReading:
-        return CompartmentReading(label, DoorState.CLOSED)
-
-    def read_all(self) -> dict[str, CompartmentReading]:
-        return {s.label: self.read(s.label) for s in self.specs}
-
-    def subscribe(self, callback: EventCallback) -> Unsubscribe:
-        return lambda: None
-
-    def close(self) -> None:
-        return None
 
 
 class StatusReceiver:
@@ -169,19 +151,9 @@ def make_core(
     def build(**sections: dict[str, Any]) -> Core:
         overrides: dict[str, dict[str, Any]] = {
             "locker": {"demo": True, "bank_id": "b1", "location": LOCATION_40},
-            "sms": {
-                "enabled": True,
-                "account_sid": twilio.account_sid,
-                "auth_token": twilio.auth_token,
-                "from_number": "Stadt",
-                "api_base_url": twilio.url,
-                "timeout_s": 2.0,
-            },
+            "sms": {**twilio.settings(), "timeout_s": 2.0},
             "email": {
-                "enabled": True,
-                "host": "127.0.0.1",
-                "port": smtp.port,
-                "security": "none",
+                **smtp.settings(),
                 "sender": "Dokumentenausgabe <noreply@stadt.example>",
                 "timeout_s": 5.0,
             },
