@@ -15,16 +15,19 @@ clock. See docs/notifications.md.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from locker.config import Settings
 from locker.core import Core
 from locker.vocabulary import Channel
 from notify.mail import SmtpMailer
+from notify.messages import stored_sms_segments
 from notify.sms import TwilioSms
 from notify.status import BadSignature, apply_twilio_status
 from notify.worker import OutboxRunner, OutboxWorker, PassReport, Sender
 
+log = logging.getLogger(__name__)
 __all__ = [
     "BadSignature",
     "OutboxRunner",
@@ -50,4 +53,10 @@ def build_senders(settings: Settings) -> dict[Channel, Sender]:
 def start_worker(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
     """Start draining the outbox in background threads; ``close()`` the result to stop."""
     senders = build_senders(core.settings) if senders is None else senders
+    too_long = {k: v for k, v in stored_sms_segments(core.settings).items() if v > 1}
+    if Channel.SMS in senders and too_long:
+        log.warning(
+            "locker.location is so long that the pickup-code SMS takes %s segments; shorten it",
+            too_long,
+        )
     return OutboxRunner(OutboxWorker(core, senders)).start()

@@ -18,7 +18,7 @@ from locker import codes
 from locker.config import Settings
 from locker.vocabulary import MessageKind
 from notify import gsm
-from notify.texts import catalog_for
+from notify.texts import CATALOGS, catalog_for
 
 
 @dataclass(frozen=True)
@@ -140,3 +140,29 @@ def facts_from(
         code=(secrets or {}).get("code"),
         qr=(secrets or {}).get("qr"),
     )
+
+
+def stored_sms_segments(settings: Settings) -> dict[str, int]:
+    """Segments of the stored SMS per shipped language with this installation's location.
+
+    Checked at start-up: a location long enough to push the code SMS into two segments
+    doubles the cost of every message, so the worker warns about it.
+    """
+    widest = datetime(2026, 12, 30, 20, 59, tzinfo=ZoneInfo("UTC"))
+    return {
+        locale: gsm.segments(
+            render(
+                Facts(
+                    kind=MessageKind.STORED,
+                    locale=locale,
+                    location=settings.locker.location,
+                    installation=settings.locker.name,
+                    at=widest,
+                    timezone=ZoneInfo(settings.locker.timezone),
+                    until=widest,
+                    code="0" * codes.CODE_LENGTH,
+                )
+            ).sms
+        )
+        for locale in CATALOGS
+    }

@@ -73,6 +73,8 @@ class Claim:
     sealed: str | None
     context: dict[str, Any]
     created_at: datetime
+    obsolete: bool = False
+    """A code or reminder for a delivery no longer waiting in the locker: drop, do not send."""
 
 
 @dataclass
@@ -153,6 +155,10 @@ class OutboxWorker:
                 row.attempts += 1
                 session.add(row)
                 assert row.id is not None and row.created_at is not None
+                obsolete = False
+                if row.kind in WAITING_KINDS and row.delivery_id is not None:
+                    delivery = session.get(Delivery, row.delivery_id)
+                    obsolete = delivery is None or delivery.state != DeliveryState.STORED
                 claims.append(
                     Claim(
                         id=row.id,
@@ -165,6 +171,7 @@ class OutboxWorker:
                         sealed=row.sealed,
                         context=dict(row.context),
                         created_at=row.created_at,
+                        obsolete=obsolete,
                     )
                 )
         return claims
@@ -172,7 +179,7 @@ class OutboxWorker:
     def deliver(self, claim: Claim, report: PassReport | None = None) -> PassReport:
         """Send one claimed row and record the outcome (steps 2 and 3)."""
         report = report if report is not None else PassReport()
-        if self._obsolete(claim):
+        if claim.obsolete:
             self._finish(claim, report, dropped=True)
             return report
         try:
@@ -220,13 +227,6 @@ class OutboxWorker:
             )
         except Exception as error:
             raise PermanentFailure(f"cannot compose: {type(error).__name__}") from error
-
-    def _obsolete(self, claim: Claim) -> bool:
-        if claim.kind not in WAITING_KINDS or claim.delivery_id is None:
-            return False
-        with transaction(self.core.engine) as session:
-            delivery = session.get(Delivery, claim.delivery_id)
-            return delivery is None or delivery.state != DeliveryState.STORED
 
     def _finish(
         self,

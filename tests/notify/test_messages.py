@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from locker import codes
+from locker.config import load_settings
 from locker.vocabulary import DocumentType, MessageKind
 from notify import gsm
-from notify.messages import Facts, render
+from notify.messages import Facts, render, stored_sms_segments
 from notify.texts import CATALOGS
 
 from .conftest import LOCATION_40
@@ -139,3 +140,12 @@ def test_html_has_no_remote_resources() -> None:
     assert not re.search(r"(src|href)\s*=\s*\"(?!cid:)", page)
     assert "http" not in page
     assert "<script" not in page
+
+
+def test_start_up_check_counts_segments_of_the_configured_location() -> None:
+    def segments_for(location: str) -> dict[str, int]:
+        overrides = {"locker": {"demo": True, "location": location}}
+        return stored_sms_segments(load_settings(overrides=overrides, environ={}))
+
+    assert segments_for(LOCATION_40) == {"de": 1, "en": 1}
+    assert set(segments_for(LOCATION_40 * 2).values()) == {2}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import logging
 import random
 import threading
 from datetime import timedelta
 from email import message_from_string, policy
 
+import pytest
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 from sqlmodel import col, select
@@ -20,7 +22,7 @@ from locker.ports import EventKind, HardwareEvent
 from locker.services import deliveries, doors, housekeeping
 from locker.services.pickup import pickup
 from locker.vocabulary import Channel, MessageKind, NotificationState
-from notify import OutboxRunner, OutboxWorker, build_senders
+from notify import OutboxRunner, OutboxWorker, build_senders, start_worker
 from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
@@ -296,3 +298,12 @@ def test_runner_sends_as_soon_as_the_door_closes_and_stops_cleanly(
     finally:
         runner.close()
     runner.close()  # idempotent
+
+
+def test_start_worker_warns_about_a_location_too_long_for_one_sms(
+    make_core: MakeCore, caplog: pytest.LogCaptureFixture
+) -> None:
+    core = make_core(locker={"location": "Bürgerbüro " * 10})
+    with caplog.at_level(logging.WARNING, logger="notify"):
+        start_worker(core).close()
+    assert "segments" in caplog.text
