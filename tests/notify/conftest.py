@@ -7,16 +7,20 @@ thread running.
 
 from __future__ import annotations
 
+import io
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from email import message_from_string, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
+from pyzbar.pyzbar import ZBarSymbol, decode
 from sqlalchemy.engine import Engine
 
 from locker import migrate
@@ -219,3 +223,12 @@ def store(
     doors.handle_event(core, HardwareEvent(EventKind.DOOR_OPENED, label=label))
     doors.handle_event(core, HardwareEvent(EventKind.DOOR_CLOSED, label=label))
     return Stored(delivery.id, label)
+
+
+def qr_payload_of(raw: str) -> str:
+    mail = message_from_string(raw, policy=policy.default)
+    [part] = [p for p in mail.walk() if p.get_content_type() == "image/png"]
+    png = part.get_payload(decode=True)
+    assert isinstance(png, bytes)
+    [found] = decode(Image.open(io.BytesIO(png)), [ZBarSymbol.QRCODE])
+    return str(found.data.decode())

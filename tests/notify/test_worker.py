@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import random
 import threading
 from datetime import timedelta
-from email import message_from_string, policy
 
 import pytest
-from PIL import Image
-from pyzbar.pyzbar import ZBarSymbol, decode
 from sqlmodel import col, select
 
 from locker.clock import ManualClock
@@ -27,7 +23,7 @@ from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 
-from .conftest import BIRTHDAY, MakeCore, store
+from .conftest import BIRTHDAY, MakeCore, qr_payload_of, store
 
 N = NotificationState
 
@@ -49,15 +45,6 @@ def rows(core: Core) -> list[Notification]:
 def audit_events(core: Core, kind: str) -> list[AuditEvent]:
     with reading(core.engine) as session:
         return list(session.exec(select(AuditEvent).where(col(AuditEvent.kind) == kind)))
-
-
-def qr_payload_of(raw: str) -> str:
-    mail = message_from_string(raw, policy=policy.default)
-    [part] = [p for p in mail.walk() if p.get_content_type() == "image/png"]
-    png = part.get_payload(decode=True)
-    assert isinstance(png, bytes)
-    [found] = decode(Image.open(io.BytesIO(png)), [ZBarSymbol.QRCODE])
-    return str(found.data.decode())
 
 
 def test_stored_document_is_announced_by_sms_and_email_and_the_qr_opens_it(
