@@ -1,8 +1,12 @@
 """Hardware events turned into state changes.
 
 Called by the composition root for every :class:`HardwareEvent`, from a thread of its own
-(never the bank's). Door-closed on a compartment with an intent completes it; a door that did
-not open after an unlock (lock fault) undoes it; a forced door is an alarm.
+(never the bank's). An intent (reserved / opening) is completed only by a door-closed event
+that follows a door-opened event handled *during* that intent: the bank reports an opening
+as ``door_opened`` only after our unlock, and anything else as ``forced_open``, so events
+that were under way before the intent (a forced door closing again) can never complete it.
+A door that did not open after an unlock (lock fault) undoes the intent; a forced door is an
+alarm.
 """
 
 from __future__ import annotations
@@ -125,9 +129,18 @@ def _on_compartment(
             delivery_id=compartment.delivery_id,
         )
         session.add(compartment)
-        if state in INTENT_STATES:
-            compartment.opened_since_intent = True
+        if state in INTENT_STATES and compartment.opened_since_intent:
             return complete_intent(core, session, compartment, at=now, actor=ACTOR)
+        if state in INTENT_STATES:
+            # Observed before our unlock took effect (e.g. a forced door closing): not ours.
+            audit.record(
+                session,
+                at=now,
+                kind="stale_door_closed",
+                actor=ACTOR,
+                compartment=label,
+                delivery_id=compartment.delivery_id,
+            )
         return [DomainEvent("door_closed", compartment.delivery_id, label)]
     if kind == EventKind.LOCK_FAULT:
         audit.record(

@@ -26,23 +26,40 @@ def build_core(engine: Engine, clock: ManualClock, settings: Settings, world: Wo
     return core
 
 
-def new_delivery(core: Core, reference: str, *, size: Size = Size.S,
-                 document_type: DocumentType = DocumentType.PASSPORT,
-                 dob: date | None = date(1990, 5, 17), accessible: bool = False) -> str:
-    return announce(core, Announcement(
-        reference=reference, document_type=document_type, name="Erika Mustermann",
-        phone="+49 151 23456789", email="erika@example.org", size=size,
-        date_of_birth=dob, accessible=accessible,
-    ), actor="test").id
+def new_delivery(
+    core: Core,
+    reference: str,
+    *,
+    size: Size = Size.S,
+    document_type: DocumentType = DocumentType.PASSPORT,
+    dob: date | None = date(1990, 5, 17),
+    accessible: bool = False,
+) -> str:
+    return announce(
+        core,
+        Announcement(
+            reference=reference,
+            document_type=document_type,
+            name="Erika Mustermann",
+            phone="+49 151 23456789",
+            email="erika@example.org",
+            size=size,
+            date_of_birth=dob,
+            accessible=accessible,
+        ),
+        actor="test",
+    ).id
 
 
 def code_sent(core: Core, delivery_id: str) -> str:
     """The pickup code as the citizen received it (unsealed from the outbox)."""
     with reading(core.engine) as session:
-        row = session.exec(select(Notification).where(
-            col(Notification.delivery_id) == delivery_id,
-            col(Notification.kind) == MessageKind.STORED,
-        )).first()
+        row = session.exec(
+            select(Notification).where(
+                col(Notification.delivery_id) == delivery_id,
+                col(Notification.kind) == MessageKind.STORED,
+            )
+        ).first()
         assert row is not None and row.sealed is not None
         return str(sealing.unseal(core.seal_key, row.sealed, delivery_id)["code"])
 

@@ -54,8 +54,9 @@ def core(engine, clock, settings, world):
 
 def messages(core, delivery_id):
     with reading(core.engine) as session:
-        rows = session.exec(select(Notification).where(
-            col(Notification.delivery_id) == delivery_id)).all()
+        rows = session.exec(
+            select(Notification).where(col(Notification.delivery_id) == delivery_id)
+        ).all()
         return sorted((str(r.kind), str(r.channel)) for r in rows)
 
 
@@ -94,8 +95,10 @@ def test_qr_payload_and_wrong_locker(core, world):
     code = code_sent(core, d)
     with pytest.raises(WrongLocker):
         pickup(core, codes.qr_payload("other-bank", code), date_of_birth=DOB, kiosk="k1")
-    assert pickup(core, codes.qr_payload("test-bank", code), date_of_birth=DOB,
-                  kiosk="k1").compartment == label
+    assert (
+        pickup(core, codes.qr_payload("test-bank", code), date_of_birth=DOB, kiosk="k1").compartment
+        == label
+    )
 
 
 def test_second_factor(core, world):
@@ -245,8 +248,9 @@ def test_forced_door_is_an_alarm(core, world):
     handle_event(core, HardwareEvent(EventKind.FORCED_OPEN, label=label))
     assert compartment(core, label).state == C.FAULT
     with reading(core.engine) as session:
-        assert session.exec(select(AuditEvent).where(
-            col(AuditEvent.kind) == "forced_open", col(AuditEvent.alert))).first()
+        assert session.exec(
+            select(AuditEvent).where(col(AuditEvent.kind) == "forced_open", col(AuditEvent.alert))
+        ).first()
 
 
 def test_door_left_open_alarm(core, world, clock):
@@ -331,8 +335,12 @@ def test_personal_data_erased_after_retention(core, world, clock, settings):
     world.deliver(core)
     assert housekeeping.erase_due(core) == [d]
     gone = delivery(core, d)
-    assert (gone.recipient_name, gone.recipient_phone, gone.recipient_email,
-            gone.date_of_birth) == (None, None, None, None)
+    assert (
+        gone.recipient_name,
+        gone.recipient_phone,
+        gone.recipient_email,
+        gone.date_of_birth,
+    ) == (None, None, None, None)
     assert gone.reference == "REF-PD"  # the office can still trace it
 
 
@@ -346,8 +354,9 @@ def test_reminders(core, world, clock):
     clock.advance(days=9)  # 2 days before the 14-day expiry
     assert housekeeping.remind_due(core) == [d]
     with reading(core.engine) as session:
-        rows = session.exec(select(Notification).where(
-            col(Notification.kind) == MessageKind.REMINDER)).all()
+        rows = session.exec(
+            select(Notification).where(col(Notification.kind) == MessageKind.REMINDER)
+        ).all()
         assert len(rows) == 4  # two reminders, SMS and e-mail each
 
 

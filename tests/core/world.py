@@ -43,8 +43,10 @@ class World:
 
     @classmethod
     def bank_of(cls, layout: Sequence[tuple[str, Size, int]], *, item_sensor: bool = True) -> World:
-        return cls({label: Slot(CompartmentSpec(label, size, row))
-                    for label, size, row in layout}, item_sensor=item_sensor)
+        return cls(
+            {label: Slot(CompartmentSpec(label, size, row)) for label, size, row in layout},
+            item_sensor=item_sensor,
+        )
 
     # LockBank port
     def compartments(self) -> Sequence[CompartmentSpec]:
@@ -68,7 +70,8 @@ class World:
         if not slot.online:
             return CompartmentReading(label, DoorState.UNKNOWN, online=False)
         return CompartmentReading(
-            label, DoorState.OPEN if slot.door_open else DoorState.CLOSED,
+            label,
+            DoorState.OPEN if slot.door_open else DoorState.CLOSED,
             locked=not slot.door_open,
             item=(slot.item is not None) if self.item_sensor else None,
         )
@@ -108,6 +111,10 @@ class World:
 
 
 SMALL_BANK = [
-    ("A01", Size.S, 1), ("A02", Size.S, 2), ("A03", Size.M, 2),
-    ("A04", Size.M, 3), ("A05", Size.L, 1), ("A06", Size.S, 4),
+    ("A01", Size.S, 1),
+    ("A02", Size.S, 2),
+    ("A03", Size.M, 2),
+    ("A04", Size.M, 3),
+    ("A05", Size.L, 1),
+    ("A06", Size.S, 4),
 ]
