@@ -354,9 +354,9 @@ def stored_documents_are_there(
     world: World, deliveries: dict[str, Delivery], compartments: dict[str, Compartment]
 ) -> None:
     for delivery in deliveries.values():
-        if delivery.state in (D.STORED, D.EXPIRED) and delivery.compartment:
-            if compartments[delivery.compartment].state == C.OCCUPIED:
-                assert world.slots[delivery.compartment].item == delivery.id
+        label = delivery.compartment
+        if delivery.state in (D.STORED, D.EXPIRED) and label:
+            assert compartments[label].state != C.OCCUPIED or world.slots[label].item == delivery.id
 
 
 def one_delivery_per_compartment(
