@@ -215,6 +215,8 @@ class OutboxWorker:
             if claim.sealed:
                 assert claim.delivery_id is not None
                 secrets = sealing.unseal(self.core.seal_key, claim.sealed, claim.delivery_id)
+            if claim.kind == MessageKind.STORED and not (secrets or {}).get("code"):
+                raise ValueError("a stored message without its sealed code")
             return render(
                 facts_from(
                     self.core.settings,

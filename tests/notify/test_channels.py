@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
+from twilio.base.exceptions import TwilioRestException
 
 from locker import codes
 from locker.core import Core
@@ -65,6 +66,12 @@ def test_real_twilio_client_creates_and_fetches_a_message(
     assert fetched.num_segments == "1"
     assert fetched.direction == "outbound-api"
     assert fetched.date_created is not None  # parsed from RFC 2822 by the client
+
+
+def test_fetching_an_unknown_message_is_a_404(core: Core) -> None:
+    with pytest.raises(TwilioRestException) as caught:
+        make_client(core.settings.sms).messages("SM" + "0" * 32).fetch()
+    assert (caught.value.status, caught.value.code) == (404, 20404)
 
 
 def test_sms_asks_for_status_callbacks_at_the_public_url(

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from locker.clock import ManualClock
 from locker.core import Core, DomainEvent
-from locker.db import reading
+from locker.db import reading, transaction
 from locker.models import AuditEvent, Notification
 from locker.ports import EventKind, HardwareEvent
 from locker.services import deliveries, doors, housekeeping
@@ -294,3 +294,19 @@ def test_start_worker_warns_about_a_location_too_long_for_one_sms(
     with caplog.at_level(logging.WARNING, logger="notify"):
         start_worker(core).close()
     assert "segments" in caplog.text
+
+
+@pytest.mark.parametrize("sealed", [None, "A" * 40], ids=["wiped", "forged"])
+def test_a_code_message_without_a_genuine_code_is_never_sent(
+    make_core: MakeCore, inbox: Inbox, sealed: str | None
+) -> None:
+    core = make_core(email={"enabled": False})
+    store(core)
+    with transaction(core.engine) as session:
+        [row] = session.exec(select(Notification))
+        row.sealed = sealed
+        session.add(row)
+    assert worker(core).run_once().dead
+    assert len(inbox) == 0
+    [row] = rows(core)
+    assert row.last_error is not None and row.last_error.startswith("cannot compose")
