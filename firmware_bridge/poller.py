@@ -78,7 +78,8 @@ class Poller:
         self._thread = threading.Thread(target=self._run, name=f"poll {bus.url}", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if not self._thread.is_alive() and not self._stop.is_set():
+            self._thread.start()
 
     def poll_now(self) -> None:
         self._wake.set()

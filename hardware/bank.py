@@ -21,6 +21,8 @@ from locker.ports import (
 
 
 class SettlingBank(LockBank, Protocol):
+    def start(self) -> None: ...
+
     def wait_settled(self, timeout: float) -> bool: ...
 
 
@@ -67,6 +69,10 @@ class CompositeBank:
 
         return unsubscribe
 
+    def start(self) -> None:
+        for bank in self._banks:
+            bank.start()
+
     def wait_settled(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         return all(bank.wait_settled(max(0.0, deadline - time.monotonic())) for bank in self._banks)
@@ -97,11 +103,13 @@ def build_bank(
     layout: Layout,
     pin_factory: Any = None,
     monotonic: Callable[[], float] = time.monotonic,
+    start: bool = True,
 ) -> CompositeBank:
     """The lock bank of a whole layout: serial boards and GPIO pins behind one LockBank.
 
     ``pin_factory`` is a gpiozero factory object or its name (``"mock"`` runs anywhere); it is
-    only used when the layout has GPIO compartments.
+    only used when the layout has GPIO compartments. With ``start=False`` the ports and pins
+    are set up but nothing is read until :meth:`CompositeBank.start`.
     """
     serial = [c for c in layout.compartments if isinstance(c.place, SerialPlace)]
     gpio = [c for c in layout.compartments if isinstance(c.place, GpioPlace)]
@@ -111,10 +119,10 @@ def build_bank(
     try:
         if serial:
             banks.append(
-                SerialBoardBank(serial, layout.buses, layout.lock_fault_after_s, monotonic)
+                SerialBoardBank(serial, layout.buses, layout.lock_fault_after_s, monotonic, start)
             )
         if gpio:
-            banks.append(GpioBank(gpio, pin_factory, layout.lock_fault_after_s, monotonic))
+            banks.append(GpioBank(gpio, pin_factory, layout.lock_fault_after_s, monotonic, start))
     except Exception:
         for bank in banks:
             bank.close()

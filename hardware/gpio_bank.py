@@ -5,7 +5,7 @@ Per compartment a :class:`gpiozero.DigitalOutputDevice` drives the lock relay (o
 reads the door switch. Debouncing is ours, not the pin driver's (gpiozero's mock pins ignore
 ``bounce_time``): an edge only stamps the time; the bank's thread reads the pin once it has
 been quiet for ``debounce_ms`` and reports a change against the last accepted state. The first
-stable reading after start-up is the baseline and is not reported.
+stable reading after :meth:`GpioBank.start` is the baseline and is not reported.
 
 The pin factory is passed in (``pin_factory=``), never read from gpiozero's global.
 """
@@ -58,6 +58,7 @@ class GpioBank:
         pin_factory: Any = None,
         lock_fault_after_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        start: bool = True,
     ) -> None:
         self._specs = [compartment.spec for compartment in compartments]
         self._monotonic = monotonic
@@ -73,10 +74,18 @@ class GpioBank:
         except Exception:
             self._close_devices()
             raise
-        started = monotonic()
-        for door in self._doors.values():
-            door.edge_at = started
         self._thread = threading.Thread(target=self._run, name="gpio bank", daemon=True)
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Take the baseline (a debounce time from now) and begin reporting; once only."""
+        with self._changed:
+            if self._thread.is_alive() or self._stop:
+                return
+            started = self._monotonic()
+            for door in self._doors.values():
+                door.edge_at = started
         self._thread.start()
 
     def _wire(self, compartment: CompartmentConfig, pin_factory: Any) -> _Door:
@@ -150,7 +159,7 @@ class GpioBank:
                 return
             self._stop = True
             self._changed.notify_all()
-        if threading.current_thread() is not self._thread:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join()
         self._close_devices()
 

@@ -64,6 +64,7 @@ class SerialBoardBank:
         buses: Mapping[str, BusConfig],
         lock_fault_after_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
+        start: bool = True,
     ) -> None:
         self._specs = [compartment.spec for compartment in compartments]
         self._places: dict[str, SerialPlace] = {}
@@ -92,6 +93,11 @@ class SerialBoardBank:
             self._pollers[name] = Poller(
                 self._buses[name], config.poll_ms / 1000, partial(self._on_changes, name)
             )
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Begin polling (the first sweep is the baseline); once only."""
         for poller in self._pollers.values():
             poller.start()
 

@@ -222,10 +222,11 @@ def simulated_bank(
 ) -> Iterator[tuple[CompositeBank, Simulator]]:
     """The real lock bank of ``layout`` (the demo layout by default) on simulated hardware."""
     with Simulator(layout or load_demo_layout(), latency_ms, seed, state) as sim:
-        bank = build_bank(sim.controller_layout(), sim.pin_factory, monotonic)
+        bank = build_bank(sim.controller_layout(), sim.pin_factory, monotonic, start=False)
         try:
             if sim.gpio is not None:
-                sim.gpio.resync()
+                sim.gpio.resync()  # the bank's input pulls reset the door pins
+            bank.start()
             if not bank.wait_settled(settle_timeout):
                 raise TimeoutError("the simulated bank did not settle")
             yield bank, sim

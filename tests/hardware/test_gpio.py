@@ -57,13 +57,14 @@ def gpio_bank(
 ) -> Iterator[tuple[GpioBank, MockFactory, Relay, Recorder]]:
     factory = MockFactory()
     relay = Relay(factory, active_high="lock_active" not in text)
-    bank = build_bank(parse_layout(text, "gpio.toml"), pin_factory=factory)
+    bank = build_bank(parse_layout(text, "gpio.toml"), pin_factory=factory, start=False)
     try:
         door = factory.pin(DOOR)
         if door_closed == closed_level:
             door.drive_high()
         else:
             door.drive_low()
+        bank.start()
         assert bank.wait_settled(WAIT)
         recorder = Recorder()
         bank.subscribe(recorder)
@@ -117,7 +118,7 @@ def test_door_opened_without_unlock_is_forced_open() -> None:
 
 
 def test_bouncing_contact_gives_one_event() -> None:
-    with gpio_bank(layout(debounce_ms=30)) as (_, factory, _, recorder):
+    with gpio_bank(layout(debounce_ms=100)) as (_, factory, _, recorder):
         door = factory.pin(DOOR)
         for _ in range(10):
             door.drive_high()
@@ -130,7 +131,7 @@ def test_bouncing_contact_gives_one_event() -> None:
 
 
 def test_a_glitch_shorter_than_the_debounce_is_ignored() -> None:
-    with gpio_bank(layout(debounce_ms=30)) as (_, factory, _, recorder):
+    with gpio_bank(layout(debounce_ms=100)) as (_, factory, _, recorder):
         door = factory.pin(DOOR)
         door.drive_high()
         door.drive_low()  # back to closed at once: never a stable open door
