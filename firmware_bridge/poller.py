@@ -7,12 +7,15 @@ callback gets the (possibly empty) list of changes, so a listener can also use i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from firmware_bridge.bus import BoardState, Bus, BusClosed
 from firmware_bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +100,11 @@ class Poller:
         while not self._stop.is_set():
             try:
                 results = self._bus.sweep()
+                self._on_changes(self._compare(results))
             except BusClosed:
                 return
-            self._on_changes(self._compare(results))
+            except Exception:  # a bug must not end polling for good
+                log.exception("polling %s failed", self._bus.url)
             self.settled.set()
             self._wake.wait(self._interval)
             self._wake.clear()

@@ -175,7 +175,14 @@ class Simulator:
     # ------------------------------------------------------------------ looking
 
     def state(self) -> dict[str, Any]:
-        return self.world.state()
+        """``GET /sim/state``; a compartment on an offline board also lists ``board_offline``."""
+        state = self.world.state()
+        offline = {b["board"] for b in state["boards"] if "board_offline" in b["faults"]}
+        for entry in state["compartments"]:
+            place = self.layout.compartment(entry["label"]).place
+            if isinstance(place, SerialPlace) and f"{place.bus}:{place.board}" in offline:
+                entry["faults"].append("board_offline")
+        return state
 
     def to_dict(self) -> dict[str, Any]:
         return self.world.to_dict()

@@ -101,6 +101,9 @@ def test_set_fault_speaks_the_sim_faults_api() -> None:
             "bus:0": ["corrupt_replies", "slow_replies"],
             "bus:1": ["board_offline", "corrupt_replies"],
         }
+        assert [c["faults"] for c in state["compartments"] if c["label"].startswith("B")] == [
+            ["board_offline"]
+        ] * 4
         sim.set_fault("board_offline", "bus:1", False)
         assert "board_offline" not in {f for b in sim.state()["boards"] for f in b["faults"]}
         with pytest.raises(ValueError, match="unknown hardware fault"):
