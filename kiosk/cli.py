@@ -90,6 +90,22 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_config_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(
+        f"configuration is valid (bank {settings.locker.bank_id},"
+        f" hardware {settings.hardware.backend}, database {settings.database_url.split(':')[0]})"
+    )
+    return 0
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from locker.config_reference import reference_markdown  # noqa: PLC0415 - rarely used
+
+    print(reference_markdown(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="locker", description="Controller for municipal document pickup lockers."
@@ -137,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.add_parser(
         "verify", help="check the hash chain; name the first broken link"
     ).set_defaults(func=cmd_audit_verify)
+    config = commands.add_parser("config", help="settings").add_subparsers(
+        dest="config_command", required=True
+    )
+    config.add_parser("check", help="validate the settings; name every mistake").set_defaults(
+        func=cmd_config_check
+    )
+    config.add_parser("reference", help="print docs/configuration.md (every setting)").set_defaults(
+        func=cmd_config_reference
+    )
     for extra in _extensions():
         extra(commands)
     return parser

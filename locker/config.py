@@ -39,19 +39,33 @@ MIN_SECRET_KEY_LENGTH = 32
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, use_attribute_docstrings=True
+    )
 
 
 class LockerSection(Section):
     """Identity of this installation."""
 
     bank_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "bank-1"
+    """Name of this locker bank; QR codes carry it, so a code shown at the wrong locker is
+    recognised.
+    """
     name: str = "Dokumentenausgabe"
+    """What citizens see as the name of the service."""
     location: str = "Bürgerbüro, Haupteingang"
+    """Where the locker stands, as messages tell the citizen (keep it short: it goes into the SMS).
+    """
     timezone: str = "Europe/Berlin"
+    """Time zone for times shown to people (IANA name)."""
     data_dir: Path = Path("data")
+    """Directory for the SQLite database and other local state."""
     demo: bool = False
+    """Demo mode: allows the built-in secret key and seeds demo accounts. Never in production."""
     secret_key: str = DEFAULT_SECRET_KEY
+    """Installation secret for code hashes, sealed messages, API keys and sessions; at least 32
+    random characters outside demo mode.
+    """
 
     @field_validator("secret_key")
     @classmethod
@@ -68,16 +82,22 @@ class LockerSection(Section):
 
 
 class DatabaseSection(Section):
+    """Where the data lives: SQLite by default, PostgreSQL by URL."""
+
     url: str = ""
     """SQLAlchemy URL; empty means ``sqlite:///<data_dir>/locker.db``."""
     busy_timeout_ms: Annotated[int, Field(ge=100)] = 10_000
+    """How long a writer waits for another to finish before giving up (SQLite)."""
 
 
 class PolicySection(Section):
     """What the city decides: how long documents wait, who must prove who they are."""
 
     pickup_days: Annotated[int, Field(ge=1, le=90)] = 14
+    """Days a stored document waits for its citizen before it expires."""
     retention_days: Annotated[int, Field(ge=0, le=365)] = 0
+    """Days after a delivery ends until the recipient's name, contacts and date of birth are erased.
+    """
     second_factor_documents: list[DocumentType] = Field(
         default_factory=lambda: [
             DocumentType.ID_CARD,
@@ -85,45 +105,73 @@ class PolicySection(Section):
             DocumentType.RESIDENCE_PERMIT,
         ]
     )
+    """Document types handed out only against the recipient's date of birth."""
     accessible_rows: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [2, 3])
+    """Compartment rows (1 = bottom) reachable from a wheelchair; kept for recipients who need them.
+    """
     reminder_after_days: Annotated[int, Field(ge=0)] = 3
+    """First reminder this many days after storing (0: none)."""
     reminder_before_expiry_days: Annotated[int, Field(ge=0)] = 2
+    """Second reminder this many days before expiry (0: none)."""
 
 
 class SecuritySection(Section):
     """Rate limits and lockouts; docs/security.md shows why these bound guessing below 10⁻⁶."""
 
     kiosk_max_failures: Annotated[int, Field(ge=1, le=50)] = 5
+    """Wrong codes in a row from one kiosk before it is locked out."""
     kiosk_lockout_base_s: Annotated[int, Field(ge=1)] = 60
+    """First kiosk lockout; each further one doubles."""
     kiosk_lockout_max_s: Annotated[int, Field(ge=1)] = 3600
+    """Longest kiosk lockout."""
     bank_failures_per_hour: Annotated[int, Field(ge=1, le=200)] = 30
+    """Wrong codes accepted per hour by the whole locker, from any kiosk; the guessing bound
+    rests on it.
+    """
     delivery_max_failures: Annotated[int, Field(ge=1, le=10)] = 3
+    """Wrong dates of birth for one delivery before it is locked."""
     delivery_lockout_base_s: Annotated[int, Field(ge=1)] = 900
+    """First lockout of a delivery; each further one doubles."""
     delivery_lockout_max_s: Annotated[int, Field(ge=1)] = 86_400
+    """Longest lockout of a delivery."""
     staff_max_failures: Annotated[int, Field(ge=1)] = 5
+    """Failed sign-ins before a staff account is locked."""
     staff_lockout_s: Annotated[int, Field(ge=1)] = 900
+    """How long a staff account stays locked."""
     session_idle_minutes: Annotated[int, Field(ge=1)] = 15
+    """Staff sessions end after this much inactivity."""
 
 
 class HardwareSection(Section):
+    """Which lock bank the controller drives."""
+
     backend: Literal["simulator", "layout"] = "simulator"
     """``layout``: real boards and pins described by ``layout``; ``simulator``: virtual ones."""
     layout: Path | None = None
+    """Layout file (TOML) describing compartments, buses, boards and pins; see docs/hardware.md."""
     pin_factory: Literal["mock", "lgpio", "rpigpio", "native"] | None = None
+    """gpiozero pin factory for GPIO compartments (empty: gpiozero's own choice)."""
     lock_fault_after_s: Annotated[float, Field(gt=0)] = 5.0
+    """A door that has not opened this long after an unlock is a lock fault."""
     door_open_alarm_s: Annotated[float, Field(gt=0)] = 300.0
+    """A door open longer than this raises an alarm."""
     poll_interval_ms: Annotated[int, Field(ge=20)] = 200
+    """How often door and item states are read from the boards."""
 
 
 class SmsSection(Section):
     """SMS through Twilio; docs/notifications.md explains each setting."""
 
     enabled: bool = False
+    """Send SMS."""
     account_sid: str = ""
+    """Twilio account SID (AC…)."""
     auth_token: str = ""
     """Signs requests unless an API key is given; always verifies status callbacks."""
     api_key_sid: str = ""
+    """Twilio API key SID (SK…), used with ``api_key_secret`` instead of the auth token."""
     api_key_secret: str = ""
+    """Secret of the Twilio API key."""
     from_number: str = ""
     """An E.164 number or an alphanumeric sender id (up to 11 characters)."""
     messaging_service_sid: str = ""
@@ -133,6 +181,7 @@ class SmsSection(Section):
     status_callback_url: str = ""
     """Empty: ``<kiosk.public_url>/api/v1/notifications/twilio-status`` if a public URL is set."""
     default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "DE"
+    """Country assumed for phone numbers given without +country code."""
     timeout_s: Annotated[float, Field(gt=0)] = 15.0
     """How long one request to the SMS gateway may take before it counts as failed."""
     webhook_key_secret: str = ""
@@ -143,23 +192,36 @@ class EmailSection(Section):
     """E-mail over SMTP: ``ssl`` (usually port 465), ``starttls`` (587) or ``none`` (a relay)."""
 
     enabled: bool = False
+    """Send e-mail."""
     host: str = "localhost"
+    """SMTP server."""
     port: Annotated[int, Field(ge=1, le=65535)] = 25
+    """SMTP port."""
     security: Literal["none", "starttls", "ssl"] = "starttls"
+    """Transport security: ``ssl``, ``starttls`` or ``none``."""
     username: str = ""
+    """SMTP user name (empty: no authentication)."""
     password: str = ""
+    """SMTP password."""
     sender: str = "Dokumentenausgabe <noreply@localhost>"
+    """From address of the messages."""
     timeout_s: Annotated[float, Field(gt=0)] = 20.0
+    """How long one SMTP conversation may take."""
 
 
 class NotifySection(Section):
     """The outbox worker: retries with back-off until sent, or dead after the caps."""
 
     max_attempts: Annotated[int, Field(ge=1)] = 12
+    """Attempts before a message is given up (dead) and the clerks are alerted."""
     backoff_base_s: Annotated[float, Field(gt=0)] = 30.0
+    """Wait after the first failed attempt; doubles each time (with jitter)."""
     backoff_max_s: Annotated[float, Field(gt=0)] = 3600.0
+    """Longest wait between attempts."""
     max_age_hours: Annotated[float, Field(gt=0)] = 48.0
+    """A message not sent within this time is given up."""
     poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    """How often the worker looks for due messages when idle."""
     lease_s: Annotated[float, Field(ge=60)] = 300.0
     """A row claimed longer ago than this (its worker died) is claimed again: at-least-once."""
     batch_size: Annotated[int, Field(ge=1, le=500)] = 20
@@ -169,12 +231,18 @@ class NotifySection(Section):
 
 
 class KioskSection(Section):
+    """The web server and the touchscreen."""
+
     host: str = "127.0.0.1"
+    """Address the web server listens on."""
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    """Port the web server listens on."""
     public_url: str = ""
     """The URL citizens and Twilio reach this controller at, if any (for status callbacks)."""
     inactivity_s: Annotated[int, Field(ge=10)] = 60
+    """The citizen screen returns to the start after this much inactivity (with a warning first)."""
     secure_cookies: bool = False
+    """Mark cookies Secure (set it when served over HTTPS)."""
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,120 @@
+"""Pickup codes: alphabet, normalisation, hashing, single use, constant-time comparison."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from locker import codes
+from locker.errors import CodeInvalid
+from locker.services.pickup import pickup
+
+from .support import build_core, code_sent, load, new_delivery
+from .world import SMALL_BANK, World
+
+
+def test_new_codes_use_the_alphabet_and_length():
+    made = {codes.new_code() for _ in range(2000)}
+    assert len(made) == 2000
+    assert all(len(c) == codes.CODE_LENGTH and set(c) <= set(codes.ALPHABET) for c in made)
+    assert not set("ILOU") & set(codes.ALPHABET)
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("K7M4Q-X9T2B", "K7M4QX9T2B"),
+        ("k7m4q x9t2b", "K7M4QX9T2B"),
+        ("  K7M4Q.X9T2B\n", "K7M4QX9T2B"),
+        ("K7M4Q_X9T2B", "K7M4QX9T2B"),
+        ("A0B1C-1D0EF", "A0B1C1D0EF"),
+        ("AOB1C-ID0EF", "A0B1C1D0EF"),  # O→0, I→1
+        ("aob1c-ld0ef", "A0B1C1D0EF"),  # lower-case look-alikes, L→1
+    ],
+)
+def test_normalisation(typed, canonical):
+    assert codes.normalise(typed) == canonical
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("", "10 letters and digits"),
+        ("K7M4Q", "10 letters and digits"),
+        ("K7M4QX9T2BB", "10 letters and digits"),
+        ("K7M4QX9T2U", "without I, L, O and U"),
+        ("K7M4QX9T2!", "without I, L, O and U"),
+    ],
+)
+def test_malformed_codes_say_what_is_wrong(typed, why):
+    with pytest.raises(CodeInvalid, match=why):
+        codes.normalise(typed)
+
+
+@given(st.text(alphabet=codes.ALPHABET, min_size=10, max_size=10))
+def test_display_then_normalise_round_trips(code):
+    assert codes.normalise(codes.display(code)) == code
+    assert codes.normalise(codes.display(code).lower()) == code
+
+
+def test_qr_payload_parses_back():
+    scanned = codes.parse_input(codes.qr_payload("wuppertal-1", "K7M4QX9T2B"))
+    assert (scanned.bank_id, scanned.code) == ("wuppertal-1", "K7M4QX9T2B")
+    assert codes.parse_input("k7m4q-x9t2b").bank_id is None
+    with pytest.raises(CodeInvalid):
+        codes.parse_input("LOCKER1:too:many:parts")
+
+
+def test_hash_is_keyed():
+    one, other = (
+        codes.derive_key("a" * 40, "pickup-code"),
+        codes.derive_key("b" * 40, "pickup-code"),
+    )
+    assert codes.code_hash(one, "K7M4QX9T2B") != codes.code_hash(other, "K7M4QX9T2B")
+    assert codes.derive_key("a" * 40, "api-key") != one
+
+
+def test_code_stored_only_as_hash(engine, clock, settings):
+    world = World.bank_of(SMALL_BANK)
+    core = build_core(engine, clock, settings, world)
+    d = new_delivery(core, "H1")
+    load(core, world, d)
+    code = code_sent(core, d)
+    with engine.connect() as connection:
+        dump = "\n".join(connection.connection.iterdump())
+    assert code not in dump and codes.display(code) not in dump
+    assert codes.code_hash(core.code_key, code) in dump
+
+
+def test_pickup_compares_in_constant_time(engine, clock, settings, monkeypatch):
+    world = World.bank_of(SMALL_BANK)
+    core = build_core(engine, clock, settings, world)
+    d = new_delivery(core, "CT")
+    load(core, world, d)
+    calls = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    pickup(core, code_sent(core, d), date_of_birth=date(1990, 5, 17), kiosk="k")
+    assert calls, "the stored hash must be compared with hmac.compare_digest"
+
+
+def test_codes_are_single_use(engine, clock, settings):
+    world = World.bank_of(SMALL_BANK)
+    core = build_core(engine, clock, settings, world)
+    d = new_delivery(core, "SU")
+    label = load(core, world, d)
+    code = code_sent(core, d)
+    pickup(core, code, date_of_birth=date(1990, 5, 17), kiosk="k")
+    world.deliver(core)  # the door opened: the code is spent from here on
+    with pytest.raises(CodeInvalid):
+        pickup(core, code, date_of_birth=date(1990, 5, 17), kiosk="k")
+    assert world.slots[label].unlocks == 2
