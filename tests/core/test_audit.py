@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from kiosk.cli import main
 from locker import audit
 from locker.db import reading, transaction
 from locker.models import AuditEvent
-from kiosk.cli import main
 
 from .support import build_core, load, new_delivery
 from .world import SMALL_BANK, World
