@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import select
+import socket
 import threading
+import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -236,3 +240,39 @@ def test_close_is_idempotent_and_later_calls_fail_cleanly() -> None:
         with pytest.raises(BridgeError):
             bus.read_status(0)
         assert outcome_of(bus.unlock(0, 0)) == UnlockOutcome.NOT_SENT
+
+
+def test_socket_url_reaches_boards_behind_a_tcp_converter() -> None:
+    """``socket://`` as for an RS-485-to-Ethernet converter: a TCP port relaying to the line."""
+    layout = serial_layout("cu16")
+    config = layout.buses["bus"]
+    with Simulator(layout, latency_ms=1) as sim, socket.create_server(("127.0.0.1", 0)) as server:
+        line = os.open(sim.ports["bus"], os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(line)
+        stop = threading.Event()
+
+        def relay() -> None:
+            connection, _ = server.accept()
+            with connection:
+                while not stop.is_set():
+                    ready, _, _ = select.select([connection, line], [], [], 0.05)
+                    if connection in ready:
+                        data = connection.recv(4096)
+                        if not data:
+                            return
+                        os.write(line, data)
+                    if line in ready:
+                        connection.sendall(os.read(line, 4096))
+
+        converter = threading.Thread(target=relay)
+        converter.start()
+        try:
+            url = f"socket://127.0.0.1:{server.getsockname()[1]}"
+            with Bus(url, "cu16", config.boards, timing=config.timing) as bus:
+                assert bus.read_status(1).closed[0] is True
+                assert outcome_of(bus.unlock(1, 2)) == UnlockOutcome.UNLOCKED
+            assert sim.pulses("B03") == 1
+        finally:
+            stop.set()
+            converter.join(WAIT)
+            os.close(line)
