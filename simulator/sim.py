@@ -119,6 +119,9 @@ class Simulator:
     def take_item(self, label: str) -> None:
         self.world.take_item(label)
 
+    def set_item(self, label: str, present: bool) -> None:
+        self.world.set_item(label, present)
+
     def jam(self, label: str, on: bool = True) -> None:
         self.world.jam(label, on)
 

@@ -7,7 +7,8 @@ broken out (it reads open like any open door).
 
 Faults live here too (per board and per bus), so that the whole state survives a demo restart
 through :meth:`World.to_dict` / :meth:`World.from_dict`. Listeners hear about every change of a
-compartment after the world's lock is released, in the thread that made the change.
+compartment, watchers about any change (to save it), after the world's lock is released, in the
+thread that made the change.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class World:
         self._silent = dict.fromkeys(buses, False)
         self._changed = threading.Condition()
         self._listeners: list[Listener] = []
+        self._watchers: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ reading
 
@@ -98,6 +100,22 @@ class World:
         with self._changed:
             self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def watch(self, watcher: Callable[[], None]) -> Callable[[], None]:
+        """Call ``watcher()`` after any change at all (compartments and faults), e.g. to save."""
+        with self._changed:
+            self._watchers.append(watcher)
+        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None
+
+    def _notify(self, labels: Iterable[str]) -> None:
+        """Tell listeners and watchers, outside the lock, in the thread that made the change."""
+        with self._changed:
+            listeners, watchers = list(self._listeners), list(self._watchers)
+        for label in labels:
+            for listener in listeners:
+                listener(label)
+        for watcher in watchers:
+            watcher()
 
     # ------------------------------------------------------------------ physics
 
@@ -148,10 +166,14 @@ class World:
         self._change(label, act)
 
     def put_item(self, label: str) -> None:
-        self._change(label, lambda state: _set(state, item=True))
+        self.set_item(label, True)
+
+    def set_item(self, label: str, present: bool) -> None:
+        """``POST /sim/compartments/{label}/item``: a document put in or taken out."""
+        self._change(label, lambda state: _set(state, item=present))
 
     def take_item(self, label: str) -> None:
-        self._change(label, lambda state: _set(state, item=False))
+        self.set_item(label, False)
 
     def jam(self, label: str, on: bool = True) -> None:
         self._change(label, lambda state: _set(state, jammed=on))
@@ -164,6 +186,7 @@ class World:
                     raise ValueError(f"unknown board fault {key!r}")
                 setattr(faults, key, value)
             self._changed.notify_all()
+        self._notify(())
 
     def take_lost_reply(self, board: str) -> bool:
         """True (and one fewer to lose) if the next reply of ``board`` is to be lost."""
@@ -172,19 +195,20 @@ class World:
             if faults.lose_replies <= 0:
                 return False
             faults.lose_replies -= 1
-            return True
+        self._notify(())
+        return True
 
     def set_silent(self, bus: str, on: bool = True) -> None:
         with self._changed:
             self._silent[bus] = on
+            self._changed.notify_all()
+        self._notify(())
 
     def _change(self, label: str, act: Callable[[Compartment], None]) -> None:
         with self._changed:
             act(self._compartments[label])
-            listeners = list(self._listeners)
             self._changed.notify_all()
-        for listener in listeners:
-            listener(label)
+        self._notify([label])
 
     # ------------------------------------------------------------------ persistence and view
 
@@ -229,11 +253,8 @@ class World:
             for board, values in data.get("boards", {}).items():
                 self._boards[board] = BoardFaults(**values)
             self._silent.update(data.get("silent", {}))
-            listeners = list(self._listeners)
             self._changed.notify_all()
-        for label in changed:
-            for listener in listeners:
-                listener(label)
+        self._notify(changed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:

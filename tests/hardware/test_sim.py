@@ -129,3 +129,18 @@ def test_gpio_door_pins_follow_the_world() -> None:
         assert pin.state is True
         sim.close_door("G01")
         assert pin.state is False
+
+
+def test_watchers_hear_every_change_so_the_demo_can_save_it() -> None:
+    world = World(["A01"], ["bus:0"], ["bus"])
+    saved: list[dict[str, object]] = []
+    stop = world.watch(lambda: saved.append(world.to_dict()))
+    world.set_item("A01", True)
+    world.set_board_faults("bus:0", offline=True)
+    world.set_silent("bus")
+    world.pulse("A01")
+    assert len(saved) == 4
+    assert World.from_dict(saved[-1]).state() == world.state()
+    stop()
+    world.close_door("A01")
+    assert len(saved) == 4
