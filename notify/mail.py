@@ -67,12 +67,17 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self._email
+        if cfg.security == "none":
+            return smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+        context = ssl.create_default_context()  # an internal CA: set SSL_CERT_FILE
         if cfg.security == "ssl":
-            context = ssl.create_default_context()
             return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=context)
         smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
-        if cfg.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+        try:
+            smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send(self, recipient: str, message: Rendered, *, now: datetime) -> str:

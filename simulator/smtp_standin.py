@@ -13,11 +13,12 @@ Outages, for the demo's ``smtp_down`` fault and the tests::
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from typing import Any, Literal, Self
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from simulator.inbox import Inbox
 
@@ -52,26 +53,71 @@ class _Handler:
 
 
 class SmtpStandin:
-    def __init__(self, inbox: Inbox | None = None, *, host: str = "127.0.0.1") -> None:
+    """``security`` ``none``, ``starttls`` (required before MAIL) or ``ssl`` (TLS from the
+    first byte) with ``tls_context``; ``credentials`` = (user, password) requires AUTH."""
+
+    def __init__(
+        self,
+        inbox: Inbox | None = None,
+        *,
+        host: str = "127.0.0.1",
+        security: Literal["none", "starttls", "ssl"] = "none",
+        tls_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        if (security == "none") != (tls_context is None):
+            raise ValueError("a TLS context goes with security 'starttls' or 'ssl', only")
         self.inbox = inbox if inbox is not None else Inbox()
         self.host = host
         self.port = 0
+        self.security = security
+        self.credentials = credentials
         self.current_outage: Outage = None
+        self._tls = tls_context
         self._controller: Controller | None = None
         self._lock = threading.Lock()
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if self.credentials is None or not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = (part.encode() for part in self.credentials)
+        # handled=False: aiosmtpd answers 535 itself (handled=True would leave it silent)
+        return AuthResult(success=data.login == user and data.password == password, handled=False)
+
+    def _make_controller(self) -> Controller:
+        options: dict[str, Any] = {}
+        if self.security == "ssl":
+            options["ssl_context"] = self._tls
+        elif self.security == "starttls":
+            options.update(tls_context=self._tls, require_starttls=True)
+        if self.credentials is not None:
+            options.update(authenticator=self._authenticate, auth_required=True)
+            if self.security == "ssl":  # the whole session is encrypted already
+                options["auth_require_tls"] = False
+        return Controller(_Handler(self), hostname=self.host, port=self.port, **options)
 
     def start(self) -> Self:
         with self._lock:
             if self.port == 0:
                 self.port = free_port(self.host)
             if self._controller is None and self.current_outage != "refuse":
-                self._controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+                self._controller = self._make_controller()
                 self._controller.start()
         return self
 
     def settings(self) -> dict[str, Any]:
         """The ``[email]`` settings that send through this stand-in (the demo's defaults)."""
-        return {"enabled": True, "host": self.host, "port": self.port, "security": "none"}
+        user, password = self.credentials or ("", "")
+        return {
+            "enabled": True,
+            "host": self.host,
+            "port": self.port,
+            "security": self.security,
+            "username": user,
+            "password": password,
+        }
 
     def _stop(self) -> None:
         with self._lock:
