@@ -141,6 +141,8 @@ class Bus:
         self._seq = itertools.count()
         self._port: serial.Serial | None = None
         self._closed = threading.Event()
+        self._gate = threading.Lock()
+        """Makes "closed?" and "queue a job" one step, so no job is queued after the drain."""
         self._thread = threading.Thread(target=self._serve, name=f"bus {url}", daemon=True)
         self._thread.start()
 
@@ -170,10 +172,11 @@ class Bus:
         return self._online[board]
 
     def close(self) -> None:
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        self._jobs.put(_Job(-1, -1, lambda: None, Future()))
+        with self._gate:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            self._jobs.put(_Job(-1, -1, lambda: None, Future()))
         if threading.current_thread() is not self._thread:
             self._thread.join()
 
@@ -186,10 +189,11 @@ class Bus:
     # ---------------------------------------------------------------- the bus thread
 
     def _call(self, priority: int, run: Callable[[], T]) -> T:
-        if self._closed.is_set():
-            raise BusClosed(f"bus {self.url} is closed")
         future: Future[T] = Future()
-        self._jobs.put(_Job(priority, next(self._seq), run, future))
+        with self._gate:
+            if self._closed.is_set():
+                raise BusClosed(f"bus {self.url} is closed")
+            self._jobs.put(_Job(priority, next(self._seq), run, future))
         return future.result()
 
     def _serve(self) -> None:
@@ -248,9 +252,11 @@ class Bus:
         allowance: float,
     ) -> tuple[list[object], list[FrameError]]:
         """Flush, write ``request``, collect up to ``count`` wanted messages before the deadline."""
+        port = self._ensure_open()
+        writing = False
         try:
-            port = self._ensure_open()
             port.reset_input_buffer()
+            writing = True
             port.write(request)
             port.flush()
             written = self._monotonic()
@@ -279,7 +285,7 @@ class Bus:
             return got, errors
         except (serial.SerialException, OSError) as err:
             self._close_port()
-            raise PortError(f"{self.url}: {err}") from err
+            raise PortError(f"{self.url}: {err}", request_sent=writing) from err
 
     @staticmethod
     def _sort(
@@ -380,7 +386,7 @@ class Bus:
                 self.timing.ack_timeout_s,
             )
         except PortError as err:
-            return UnlockReport(board, channel, sent=False, detail=str(err))
+            return UnlockReport(board, channel, sent=err.request_sent, detail=str(err))
         ack = self.dialect.ack_of(got[0], board, channel) if got else None
         settings = self.boards[board]
         if (

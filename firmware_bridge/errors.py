@@ -19,7 +19,15 @@ class BridgeError(Exception):
 
 
 class PortError(BridgeError):
-    """The serial port could not be opened, read or written."""
+    """The serial port could not be opened, read or written.
+
+    ``request_sent`` is true when the failure came after the request had started to go out,
+    so the board may have acted on it (an unlock is then uncertain, not "not sent").
+    """
+
+    def __init__(self, message: str, request_sent: bool = False) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class BoardTimeout(BridgeError):
