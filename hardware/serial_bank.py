@@ -80,6 +80,15 @@ class SerialBoardBank:
         self._buses: dict[str, Bus] = {}
         self._pollers: dict[str, Poller] = {}
         self._closed = False
+        try:
+            self._connect(buses, monotonic)
+        except Exception:
+            self.close()
+            raise
+        if start:
+            self.start()
+
+    def _connect(self, buses: Mapping[str, BusConfig], monotonic: Callable[[], float]) -> None:
         for name in sorted({place.bus for place in self._places.values()}):
             config = buses[name]
             self._buses[name] = Bus(
@@ -93,8 +102,6 @@ class SerialBoardBank:
             self._pollers[name] = Poller(
                 self._buses[name], config.poll_ms / 1000, partial(self._on_changes, name)
             )
-        if start:
-            self.start()
 
     def start(self) -> None:
         """Begin polling (the first sweep is the baseline); once only."""
