@@ -148,15 +148,20 @@ class HardwareSection(Section):
     backend: Literal["simulator", "layout"] = "simulator"
     """``layout``: real boards and pins described by ``layout``; ``simulator``: virtual ones."""
     layout: Path | None = None
-    """Layout file (TOML) describing compartments, buses, boards and pins; see docs/hardware.md."""
+    """Layout file (TOML): compartments, buses, boards, pins, polling and lock-fault timing; see
+    docs/hardware.md. With the simulator backend, empty means the demo bank.
+    """
     pin_factory: Literal["mock", "lgpio", "rpigpio", "native"] | None = None
     """gpiozero pin factory for GPIO compartments (empty: gpiozero's own choice)."""
-    lock_fault_after_s: Annotated[float, Field(gt=0)] = 5.0
-    """A door that has not opened this long after an unlock is a lock fault."""
     door_open_alarm_s: Annotated[float, Field(gt=0)] = 300.0
     """A door open longer than this raises an alarm."""
-    poll_interval_ms: Annotated[int, Field(ge=20)] = 200
-    """How often door and item states are read from the boards."""
+
+    @field_validator("layout")
+    @classmethod
+    def _layout_for_real_hardware(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if info.data.get("backend") == "layout" and value is None:
+            raise ValueError("backend 'layout' needs the path of a layout file")
+        return value
 
 
 class SmsSection(Section):

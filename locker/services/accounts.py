@@ -63,10 +63,11 @@ def _split(text: str) -> frozenset[Role]:
 def add_user(
     core: Core, username: str, password: str, roles: frozenset[Role], *, actor: str
 ) -> None:
+    """Create a staff account; short passwords only in demo mode (its ``demo``/``demo``)."""
     username = username.strip()
     if not username or len(username) > 64:
         raise InvalidInput("username", "a user name has 1 to 64 characters")
-    if len(password) < MIN_PASSWORD:
+    if len(password) < MIN_PASSWORD and not core.settings.locker.demo:
         raise InvalidInput("password", f"a password has at least {MIN_PASSWORD} characters")
     now = core.clock.now()
     with transaction(core.engine) as session:
@@ -122,12 +123,19 @@ def _raise(error: Exception) -> Principal:
     raise error
 
 
-def create_api_key(core: Core, name: str, roles: frozenset[Role], *, actor: str) -> str:
-    """Make a key, store only its keyed hash, and return it (shown once)."""
+def create_api_key(
+    core: Core, name: str, roles: frozenset[Role], *, actor: str, key: str | None = None
+) -> str:
+    """Make a key, store only its keyed hash, and return it (shown once).
+
+    A chosen ``key`` is accepted only in demo mode (the demo's well-known ``demo-key``).
+    """
     name = name.strip()
     if not name or len(name) > 64:
         raise InvalidInput("name", "a key name has 1 to 64 characters")
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    if key is not None and not core.settings.locker.demo:
+        raise InvalidInput("key", "API keys are made by the controller outside demo mode")
+    key = key or KEY_PREFIX + secrets.token_urlsafe(32)
     now = core.clock.now()
     with transaction(core.engine) as session:
         if session.exec(select(ApiKey).where(col(ApiKey.name) == name)).first():

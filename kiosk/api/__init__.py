@@ -1,0 +1,1 @@
+"""The REST API of shared/API.md, one router per resource."""

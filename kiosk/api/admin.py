@@ -1,0 +1,103 @@
+"""Audit log, health, and the Twilio status webhook."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import func
+from sqlmodel import col, select
+
+import notify
+from kiosk.api.deps import CoreDep, controller, need
+from kiosk.errors import body
+from kiosk.schemas import ErrorOut, EventOut
+from locker.db import reading
+from locker.models import AuditEvent, Notification
+from locker.services.accounts import Principal
+from locker.vocabulary import NotificationState, Role
+
+router = APIRouter(tags=["operations"])
+Auditor = Annotated[Principal, Depends(need(Role.ADMIN, any_key=True))]
+WEBHOOK_PATH = "/api/v1/notifications/twilio-status"
+
+
+@router.get(
+    "/api/v1/events",
+    response_model=list[EventOut],
+    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+)
+def events(
+    core: CoreDep,
+    who: Auditor,
+    after: Annotated[int, Query(ge=0, description="last id already seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[EventOut]:
+    """The audit log, oldest first; page on with ``after`` = the last id you have."""
+    with reading(core.engine) as session:
+        rows = session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.id) > after)
+            .order_by(col(AuditEvent.id))
+            .limit(limit)
+        ).all()
+        return [
+            EventOut(
+                id=r.id or 0,
+                at=r.at,
+                kind=r.kind,
+                actor=r.actor,
+                delivery_id=r.delivery_id,
+                compartment=r.compartment,
+                alert=r.alert,
+                detail=r.detail,
+                hash=r.hash,
+            )
+            for r in rows
+        ]
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    """``ok`` when the database answers and every board is online; ``degraded`` otherwise."""
+    core = controller(request).running
+    report: dict[str, Any] = {"status": "ok"}
+    try:
+        with reading(core.engine) as session:
+            backlog = session.exec(
+                select(func.count())
+                .select_from(Notification)
+                .where(
+                    col(Notification.state).in_(
+                        [NotificationState.PENDING, NotificationState.FAILED]
+                    )
+                )
+            ).one()
+        report["database"] = "ok"
+        report["outbox_backlog"] = int(backlog)
+    except Exception as err:  # the point of a health check is to say, not to fail
+        report["database"] = f"error: {type(err).__name__}"
+        report["status"] = "degraded"
+    readings = core.bank.read_all()
+    offline = sorted(label for label, r in readings.items() if not r.online)
+    report["compartments"] = len(readings)
+    report["compartments_offline"] = offline
+    if offline:
+        report["status"] = "degraded"
+    return JSONResponse(report, status_code=200)
+
+
+@router.post(WEBHOOK_PATH, include_in_schema=True, responses={403: {"model": ErrorOut}})
+async def twilio_status(request: Request) -> JSONResponse:
+    """Twilio's delivery-status callback; the signature is verified against the public URL."""
+    core = controller(request).running
+    form = await request.form()
+    params = {key: str(value) for key, value in form.items()}
+    public = core.settings.kiosk.public_url.rstrip("/")
+    url = f"{public}{WEBHOOK_PATH}" if public else str(request.url)
+    try:
+        notify.apply_twilio_status(core, url, params, dict(request.headers))
+    except notify.BadSignature as err:
+        return JSONResponse(body("bad_signature", str(err)), status_code=403)
+    return JSONResponse({"ok": True})

@@ -1,0 +1,81 @@
+"""Who is asking: API keys (``Authorization: Bearer``) or a staff session cookie, with roles.
+
+Least privilege: every route names the roles it needs. ``any_key=True`` also admits any valid
+API key (the back office), as shared/API.md lists "api key" beside a role. A state-changing
+request that rides on the session cookie must carry the CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kiosk.composition import Controller
+from kiosk.sessions import COOKIE, SessionSigner
+from locker.core import Core
+from locker.errors import AuthenticationFailed, PermissionDenied
+from locker.services import accounts
+from locker.services.accounts import Principal
+from locker.vocabulary import Role
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def controller(request: Request) -> Controller:
+    found = request.app.state.controller
+    assert isinstance(found, Controller)
+    return found
+
+
+def core(request: Request) -> Core:
+    return controller(request).running
+
+
+def signer(request: Request) -> SessionSigner:
+    found = request.app.state.signer
+    assert isinstance(found, SessionSigner)
+    return found
+
+
+CoreDep = Annotated[Core, Depends(core)]
+
+
+def identify(request: Request) -> tuple[Principal, bool] | None:
+    """The caller and whether it came with an API key; ``None`` when anonymous."""
+    header = request.headers.get("authorization", "")
+    the_core = core(request)
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthenticationFailed("Send the API key as: Authorization: Bearer <key>.")
+        return accounts.authenticate_key(the_core, key), True
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return None
+    session = signer(request).read(cookie, the_core.clock.now())
+    if session is None:
+        return None
+    if request.method not in SAFE_METHODS:
+        token = request.headers.get("x-csrf-token")
+        if not signer(request).csrf_ok(session.sid, token):
+            raise PermissionDenied("This request lacks its CSRF token; reload the page.")
+    request.state.session = session
+    return session.principal, False
+
+
+def need(*roles: Role, any_key: bool = False) -> Callable[[Request], Principal]:
+    """A dependency admitting callers with one of ``roles`` (or any API key if ``any_key``)."""
+
+    def check(request: Request) -> Principal:
+        found = identify(request)
+        if found is None:
+            raise AuthenticationFailed("Sign in, or send an API key.")
+        principal, by_key = found
+        if (any_key and by_key) or principal.roles & set(roles):
+            return principal
+        wanted = " or ".join(sorted(r.value for r in roles))
+        raise PermissionDenied(f"This needs the role {wanted}.")
+
+    return check

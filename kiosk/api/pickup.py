@@ -1,0 +1,99 @@
+"""The public kiosk endpoints: pickup by code and camera frames decoded by pyzbar."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections import defaultdict
+
+from fastapi import APIRouter, Request
+from PIL import Image, UnidentifiedImageError
+from pyzbar.pyzbar import ZBarSymbol, decode
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.api.deps import CoreDep
+from kiosk.errors import NotAnImage
+from kiosk.schemas import CompartmentAnswer, ErrorOut, PickupIn
+from locker.errors import InvalidInput, RateLimited
+from locker.services.pickup import pickup as pickup_service
+
+router = APIRouter(prefix="/api/v1", tags=["kiosk"])
+MAX_FRAME_BYTES = 5 * 1024 * 1024
+
+
+def kiosk_of(request: Request) -> str:
+    """The kiosk's identity for rate limits: its address (each touchscreen has its own)."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/pickup",
+    response_model=CompartmentAnswer,
+    responses={
+        404: {"model": ErrorOut},
+        410: {"model": ErrorOut},
+        428: {"model": ErrorOut},
+        429: {"model": ErrorOut},
+        503: {"model": ErrorOut},
+    },
+)
+def pickup(body: PickupIn, request: Request, core: CoreDep) -> CompartmentAnswer:
+    """Check the code (and date of birth where needed) and open the compartment."""
+    granted = pickup_service(
+        core, body.code, date_of_birth=body.date_of_birth, kiosk=kiosk_of(request)
+    )
+    return CompartmentAnswer(compartment=granted.compartment)
+
+
+class FrameLimiter:
+    """At most ``rate`` frames a second per client (a camera needs 2–5; more is abuse)."""
+
+    def __init__(self, rate: float = 10.0) -> None:
+        self.rate = rate
+        self._tokens: dict[str, tuple[float, float]] = defaultdict(lambda: (rate, time.monotonic()))
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> None:
+        with self._lock:
+            tokens, last = self._tokens[client]
+            now = time.monotonic()
+            tokens = min(self.rate, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                raise RateLimited("Too many camera frames; slow down.", 1)
+            self._tokens[client] = (tokens - 1, now)
+
+
+_frames = FrameLimiter()
+
+
+def decode_frame(data: bytes) -> list[str]:
+    """QR codes in one JPEG or PNG frame (QR only: several times faster than all symbologies)."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise NotAnImage("The frame is not a JPEG or PNG image.") from None
+    found = decode(image.convert("L"), symbols=[ZBarSymbol.QRCODE])
+    return [symbol.data.decode("utf-8", "replace") for symbol in found]
+
+
+@router.post(
+    "/scan",
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
+async def scan(request: Request) -> dict[str, list[str]]:
+    """Decode the QR codes in one camera frame; an empty list when there is none."""
+    _frames.take(kiosk_of(request))
+    data = await request.body()
+    if len(data) > MAX_FRAME_BYTES:
+        raise InvalidInput("body", "The frame is larger than 5 MB.")
+    return {"codes": await run_in_threadpool(decode_frame, data)}

@@ -1,0 +1,86 @@
+"""The web application: ``create_app(settings)`` builds it; the lifespan starts and stops the
+controller. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kiosk import errors
+from kiosk.api import admin, compartments, deliveries, pickup, session
+from kiosk.composition import Controller
+from kiosk.sessions import SessionSigner
+from locker.codes import derive_key
+from locker.config import Settings
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings, controller: Controller | None = None) -> FastAPI:
+    """The app around ``controller`` (built from ``settings`` if not given).
+
+    A controller passed in that is not started yet is started and closed with the app; one
+    already started is left to its owner.
+    """
+    controller = controller or Controller(settings)
+    owned = controller.core is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            controller.start()
+        try:
+            yield
+        finally:
+            if owned:
+                controller.close()
+
+    app = FastAPI(
+        title="locker",
+        version="1",
+        summary="Controller for municipal document pickup lockers",
+        lifespan=lifespan,
+    )
+    app.state.controller = controller
+    app.state.signer = SessionSigner(
+        derive_key(settings.locker.secret_key, "session"), settings.security.session_idle_minutes
+    )
+    errors.install(app)
+    for router in (
+        deliveries.router,
+        pickup.router,
+        compartments.router,
+        admin.router,
+        session.router,
+    ):
+        app.include_router(router)
+    if controller.simulation is not None:
+        from kiosk import sim_routes  # noqa: PLC0415 - only on the simulator
+
+        app.include_router(sim_routes.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith(("/api/", "/clerk")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,139 @@
+"""``locker serve`` and ``locker demo``: the controller with its web app."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from kiosk.app import create_app
+from kiosk.composition import Controller
+from locker.config import Settings, load_settings
+from locker.errors import Conflict
+from locker.services import accounts
+from locker.vocabulary import Role
+
+DEMO_USER = ("demo", "demo")
+DEMO_KEY = "demo-key"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = subparsers.add_parser("serve", help="run the controller and its web app")
+    serve.add_argument("--host", help="listen address (default: kiosk.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: kiosk.port)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = subparsers.add_parser(
+        "demo", help="controller + simulated bank + kiosk + local SMS and mail stand-ins"
+    )
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("data/demo"),
+        help="where the demo keeps its database and simulated world",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    import os  # noqa: PLC0415
+
+    value = args.config or os.environ.get("LOCKER_CONFIG")
+    return Path(value) if value else None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = load_settings(_config_path(args))
+    controller = Controller(settings)
+    app = create_app(settings, controller)
+    _run(app, args.host or settings.kiosk.host, args.port or settings.kiosk.port)
+    return 0
+
+
+def demo_secret(data_dir: Path) -> str:
+    """A random secret kept in the data dir, so codes stay valid across demo restarts."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def demo_settings(
+    config: Path | None, data_dir: Path, port: int, extra: dict[str, dict[str, Any]] | None = None
+) -> Settings:
+    overrides: dict[str, dict[str, Any]] = {
+        "locker": {
+            "demo": True,
+            "data_dir": str(data_dir),
+            "secret_key": demo_secret(data_dir),
+            "bank_id": "demo",
+            "location": "Rathaus, Eingang Nord",
+        },
+        "hardware": {"backend": "simulator"},
+        "kiosk": {"host": host, "port": port, "public_url": f"http://{host}:{port}"},
+        "notify": {"poll_interval_s": 0.5},
+    }
+    for section, values in (extra or {}).items():
+        overrides.setdefault(section, {}).update(values)
+    return load_settings(config, overrides=overrides)
+
+
+def seed_demo_accounts(controller: Controller) -> None:
+    core = controller.running
+    everything = frozenset(Role)
+    with contextlib.suppress(Conflict):
+        accounts.add_user(core, DEMO_USER[0], DEMO_USER[1], everything, actor="demo")
+    with contextlib.suppress(Conflict):
+        accounts.create_api_key(core, "demo", everything, actor="demo", key=DEMO_KEY)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.simulation import Simulation  # noqa: PLC0415 - the simulator only for the demo
+
+    data_dir = args.data_dir.resolve()
+    config = _config_path(args)
+    first = demo_settings(config, data_dir, args.host, args.port)
+    simulation = Simulation(first, state_dir=data_dir)
+    try:
+        settings = demo_settings(
+            config, data_dir, args.host, args.port, simulation.standin_settings()
+        )
+        controller = Controller(settings, simulation=simulation, migrate_on_start=True).start()
+        try:
+            seed_demo_accounts(controller)
+            base = f"http://{args.host}:{args.port}"
+            print(
+                f"locker demo is running (data in {data_dir})\n"
+                f"  kiosk (citizens)   {base}/\n"
+                f"  clerk screens      {base}/clerk   (sign in as demo / demo)\n"
+                f"  simulator          {base}/sim\n"
+                f"  messages sent      {base}/sim/messages\n"
+                f"  API + docs         {base}/docs   (Authorization: Bearer {DEMO_KEY})\n"
+                "Stop with Ctrl-C; start again to find everything as it was.",
+                flush=True,
+            )
+            _run(create_app(settings, controller), args.host, args.port)
+        finally:
+            controller.close()
+    finally:
+        simulation.close()
+    return 0
+
+
+def _run(app: Any, host: str, port: int) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

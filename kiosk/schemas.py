@@ -1,0 +1,161 @@
+"""JSON shapes of the public API (shared/API.md): what comes in, what goes out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from locker.models import Compartment, Delivery, Notification
+from locker.vocabulary import DocumentType, Size
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32, description="E.164, e.g. +4915112345678")
+    email: str | None = Field(default=None, max_length=254)
+    locale: str = Field(default="de", max_length=8)
+    date_of_birth: date | None = Field(default=None, description="second factor at pickup")
+    needs_accessible: bool = Field(default=False, description="prefer a compartment in reach")
+
+
+class DeliveryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=64)
+    document_type: DocumentType
+    size: Size = Size.S
+    recipient: Recipient
+
+
+class NotificationOut(BaseModel):
+    channel: str
+    kind: str
+    state: str
+    attempts: int
+    created_at: datetime | None
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Notification) -> NotificationOut:
+        return cls(
+            channel=str(row.channel),
+            kind=str(row.kind),
+            state=str(row.state),
+            attempts=row.attempts,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    reference: str
+    document_type: str
+    size: str
+    state: str
+    compartment: str | None
+    created_at: datetime | None
+    stored_at: datetime | None
+    expires_at: datetime | None
+    collected_at: datetime | None
+    returned_at: datetime | None
+    cancelled_at: datetime | None
+    recipient_erased: bool
+    notifications: list[NotificationOut] = []
+
+    @classmethod
+    def of(cls, delivery: Delivery, notifications: list[Notification] | None = None) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            reference=delivery.reference,
+            document_type=str(delivery.document_type),
+            size=str(delivery.size),
+            state=str(delivery.state),
+            compartment=delivery.compartment,
+            created_at=delivery.created_at,
+            stored_at=delivery.stored_at,
+            expires_at=delivery.expires_at,
+            collected_at=delivery.collected_at,
+            returned_at=delivery.returned_at,
+            cancelled_at=delivery.cancelled_at,
+            recipient_erased=delivery.erased_at is not None,
+            notifications=[NotificationOut.of(n) for n in notifications or []],
+        )
+
+
+class CompartmentOut(BaseModel):
+    label: str
+    size: str
+    row: int
+    state: str
+    door: str
+    delivery_id: str | None
+    fault_reason: str | None
+
+    @classmethod
+    def of(cls, row: Compartment) -> CompartmentOut:
+        return cls(
+            label=row.label,
+            size=str(row.size),
+            row=row.row,
+            state=str(row.state),
+            door="open" if row.door_open else "closed",
+            delivery_id=row.delivery_id,
+            fault_reason=row.fault_reason,
+        )
+
+
+class PickupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the typed code (any case and grouping) or the QR payload",
+    )
+    date_of_birth: date | None = None
+
+
+class CompartmentAnswer(BaseModel):
+    compartment: str
+
+
+class OpenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    out_of_service: bool
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ClearFaultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document_inside: bool = Field(description="what the technician found inside")
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    delivery_id: str | None
+    compartment: str | None
+    alert: bool
+    detail: dict[str, Any]
+    hash: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+    field: str | None = None

@@ -1,0 +1,117 @@
+"""``/sim``: the simulated world's controls (only mounted when running on the simulator)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.api.deps import controller
+from kiosk.simulation import Simulation
+from locker.errors import InvalidInput
+
+router = APIRouter(prefix="/sim", tags=["simulator"])
+
+FaultKind = Literal[
+    "jam",
+    "board_offline",
+    "corrupt_replies",
+    "slow_replies",
+    "silence",
+    "left_open",
+    "sms_down",
+    "smtp_down",
+]
+
+
+def simulation(request: Request) -> Simulation:
+    found = controller(request).simulation
+    assert found is not None
+    return found
+
+
+Sim = Annotated[Simulation, Depends(simulation)]
+
+
+class ItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    present: bool
+
+
+class FaultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: FaultKind
+    target: str = ""
+    on: bool
+
+
+class ClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(ge=0, le=400 * 86_400)
+
+
+def _label(sim: Simulation, label: str) -> str:
+    if label not in sim.sim.world.labels:
+        raise InvalidInput("label", f"There is no compartment {label!r} in the simulated bank.")
+    return label
+
+
+@router.get("/state")
+def state(sim: Sim) -> dict[str, Any]:
+    return sim.state()
+
+
+@router.post("/compartments/{label}/close")
+def close_door(label: str, sim: Sim) -> dict[str, Any]:
+    """A person closes the door."""
+    sim.sim.close_door(_label(sim, label))
+    return sim.state()
+
+
+@router.post("/compartments/{label}/force")
+def force_door(label: str, sim: Sim) -> dict[str, Any]:
+    """Someone forces the door open (tamper)."""
+    sim.sim.force_door(_label(sim, label))
+    return sim.state()
+
+
+@router.post("/compartments/{label}/item")
+def item(label: str, body: ItemIn, sim: Sim) -> dict[str, Any]:
+    """Put the document in, or take it out (the door must be open)."""
+    label = _label(sim, label)
+    if not sim.sim.door_open(label):
+        raise InvalidInput("label", f"The door of {label} is closed; open it first.")
+    if body.present:
+        sim.sim.put_item(label)
+    else:
+        sim.sim.take_item(label)
+    return sim.state()
+
+
+@router.post("/faults")
+def fault(body: FaultIn, sim: Sim) -> dict[str, Any]:
+    try:
+        sim.set_fault(body.kind, body.target, body.on)
+    except (ValueError, KeyError) as err:
+        raise InvalidInput("target", str(err).strip("'\"")) from None
+    return sim.state()
+
+
+@router.post("/clock/advance")
+def advance(body: ClockIn, request: Request, sim: Sim) -> dict[str, Any]:
+    """Jump the clock ahead; expiries, reminders and erasure due by then happen at once."""
+    sim.advance_clock(body.seconds)
+    housekeeper = controller(request).housekeeper
+    report = housekeeper.run_now() if housekeeper else None
+    return {
+        "now": sim.clock.now().isoformat(),
+        "expired": report.expired if report else [],
+        "reminded": report.reminded if report else [],
+    }
+
+
+@router.get("/messages")
+def messages(sim: Sim) -> list[dict[str, Any]]:
+    """What the SMS and mail stand-ins received, oldest first."""
+    return sim.inbox.to_list()
