@@ -12,6 +12,7 @@ network trouble, and configuration mistakes that an administrator will fix).
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import requests
@@ -80,12 +81,29 @@ def classify(error: Exception) -> SendFailed:
 
 
 class TwilioSms:
-    """One SMS per call to :meth:`send`; returns Twilio's message SID."""
+    """One SMS per call to :meth:`send`; returns Twilio's message SID.
+
+    Each worker thread gets a client of its own: a ``requests.Session`` is not documented as
+    thread-safe.
+    """
 
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self._sms = settings.sms
-        self._client = client or make_client(settings.sms)
+        self._given = client
         self._callback = status_callback_url(settings)
+        self._local = threading.local()
+        self._clients: list[Client] = []
+        self._lock = threading.Lock()
+
+    def _client(self) -> Client:
+        if self._given is not None:
+            return self._given
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = make_client(self._sms)
+            with self._lock:
+                self._clients.append(client)
+        return client
 
     def send(self, recipient: str, message: Rendered, *, now: datetime) -> str:
         sender: dict[str, str] = {}
@@ -96,12 +114,15 @@ class TwilioSms:
         if self._callback:
             sender["status_callback"] = self._callback
         try:
-            created = self._client.messages.create(to=recipient, body=message.sms, **sender)
+            created = self._client().messages.create(to=recipient, body=message.sms, **sender)
         except Exception as error:  # every failure is sorted, none escapes unclassified
             raise classify(error) from error
         return str(created.sid)
 
     def close(self) -> None:
-        session = getattr(self._client.http_client, "session", None)
-        if session is not None:
-            session.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            session = getattr(client.http_client, "session", None)
+            if session is not None:
+                session.close()
