@@ -69,7 +69,11 @@ def demo_secret(data_dir: Path) -> str:
 
 
 def demo_settings(
-    config: Path | None, data_dir: Path, port: int, extra: dict[str, dict[str, Any]] | None = None
+    config: Path | None,
+    data_dir: Path,
+    host: str,
+    port: int,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> Settings:
     overrides: dict[str, dict[str, Any]] = {
         "locker": {
