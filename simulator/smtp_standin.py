@@ -44,6 +44,15 @@ class _Handler:
         envelope.mail_options.extend(options)
         return "250 OK"
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address.lower() in self.standin.unknown_mailboxes:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         raw = content.decode("utf-8", errors="replace")
@@ -73,6 +82,8 @@ class SmtpStandin:
         self.security = security
         self.credentials = credentials
         self.current_outage: Outage = None
+        self.unknown_mailboxes: set[str] = set()
+        """Addresses answered with 550 (mailbox unavailable): a permanent failure."""
         self._tls = tls_context
         self._controller: Controller | None = None
         self._lock = threading.Lock()

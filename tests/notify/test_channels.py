@@ -208,3 +208,10 @@ def test_mail_server_refusing_connections_is_transient(
     smtp.set_down(False)
     SmtpMailer(core.settings).send("erika@example.org", stored_message(), now=NOW)
     assert len(inbox) == 1
+
+
+def test_an_unknown_mailbox_is_permanent(core: Core, smtp: SmtpStandin, inbox: Inbox) -> None:
+    smtp.unknown_mailboxes.add("nobody@example.org")
+    with pytest.raises(PermanentFailure, match="smtp 550"):
+        SmtpMailer(core.settings).send("nobody@example.org", stored_message(), now=NOW)
+    assert len(inbox) == 0
