@@ -58,7 +58,7 @@ def serial_layout(
     boards: tuple[int, ...] | None = None,
     per_board: int = 4,
     channels: int | None = None,
-    timeout_ms: int = 60,
+    timeout_ms: int = 120,
     retries: int = 2,
     poll_ms: int = 20,
     offline_poll_ms: int = 100,
