@@ -187,6 +187,12 @@ class _Checker:
                 continue
             if bus.name in buses:
                 self.problems.append(f"bus {bus.name!r}: declared twice")
+            for other in buses.values():
+                if bus.port and other.port == bus.port and other.name != bus.name:
+                    self.problems.append(
+                        f"bus {bus.name!r}: port {bus.port} is already bus {other.name!r}"
+                        " (put all boards of one line on one bus)"
+                    )
             buses[bus.name] = bus
         tables = self._tables("compartment", data.get("compartment", []))
         compartments = [

@@ -128,3 +128,9 @@ def test_not_toml_and_missing_file(layout_file: Callable[[str], Path], tmp_path:
     assert "not valid TOML" in problems(layout_file, "[[compartment]\nlabel=")
     with pytest.raises(LayoutError, match="cannot read"):
         load_layout(tmp_path / "missing.toml")
+
+
+def test_two_buses_on_one_port(layout_file: Callable[[str], Path]) -> None:
+    second = BUS.replace('name = "rs485"', 'name = "second"')
+    message = problems(layout_file, BUS + second + serial("A01", 0))
+    assert "bus 'second': port /dev/ttyUSB0 is already bus 'rs485'" in message
