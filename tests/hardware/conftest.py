@@ -41,7 +41,7 @@ def no_leaks() -> Iterator[None]:
         fd: target
         for fd, target in _fds().items()
         if fds_before.get(fd) != target
-        and ("pts" in target or "ptmx" in target or "pipe" in target)
+        and any(kind in target for kind in ("pts", "ptmx", "pipe", "socket"))
     }
     assert not opened, f"file descriptors left open: {opened}"
 
