@@ -33,6 +33,10 @@ from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 
 WRONG = "This code is not valid here. Please check it and try again."
+EXPIRED = (
+    "The pickup time for this document has ended. It is going back to the citizens' office;"
+    " please contact them to collect it there."
+)
 BANK_BUDGET_KEY = "bank:pickup-failures"
 
 
@@ -106,6 +110,8 @@ def _authorise(
         return wrong("unknown code")
     delivery = session.get(Delivery, row.delivery_id)
     assert delivery is not None
+    if row.used_at is None and delivery.expired_at is not None:
+        return CodeExpired(EXPIRED)
     if row.used_at is not None or row.revoked_at is not None:
         return wrong("code used or revoked", delivery)
     delivery_key = f"delivery:{delivery.id}"
@@ -114,13 +120,8 @@ def _authorise(
         return RateLimited(_locked_message(wait), wait)
     if delivery.state == D.COLLECTING:
         return AlreadyOpening(f"Compartment {delivery.compartment} is being opened already.")
-    if delivery.state == D.EXPIRED or (
-        delivery.state == D.STORED and row.expires_at and row.expires_at <= now
-    ):
-        return CodeExpired(
-            "The pickup time for this document has ended. It is going back to the citizens'"
-            " office; please contact them to collect it there."
-        )
+    if delivery.state == D.STORED and row.expires_at and row.expires_at <= now:
+        return CodeExpired(EXPIRED)
     if delivery.state != D.STORED:
         return wrong(f"delivery {delivery.state}", delivery)
     if _needs_second_factor(core, delivery):

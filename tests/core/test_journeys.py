@@ -171,7 +171,7 @@ def test_expiry_then_retrieval(core, world, clock):
         pickup(core, code, date_of_birth=DOB, kiosk="k1")
     assert housekeeping.expire_due(core) == [d]
     assert ("expiry", "sms") in messages(core, d)
-    with pytest.raises(CodeInvalid):  # revoked with the expiry
+    with pytest.raises(CodeExpired):  # still told what to do, never opened
         pickup(core, code, date_of_birth=DOB, kiosk="k1")
     assert start_retrieval(core, d, actor="clerk") == label
     world.deliver(core)

@@ -23,6 +23,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -64,6 +65,7 @@ RARELY = st.sampled_from([True, False, False, False])
 HOW_FAR = st.sampled_from([0, 1, 2, 3, 3, 3, 3, 3])
 HOLDS = {D.LOADING, D.STORED, D.COLLECTING, D.EXPIRED, D.RETRIEVING}
 _TEMPLATE: Path | None = None
+SCRATCH = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
 class PowerCut(Exception):
@@ -101,7 +103,7 @@ def template_db() -> Path:
 class LockerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp())
+        self.dir = Path(tempfile.mkdtemp(dir=SCRATCH))
         shutil.copy(template_db(), self.dir / "locker.db")
         self.engine = make_engine(f"sqlite:///{self.dir / 'locker.db'}")
         self.clock = ManualClock()
@@ -382,4 +384,4 @@ LockerMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-test_random_journeys = LockerMachine.TestCase
+test_random_journeys = pytest.mark.timeout(900)(LockerMachine.TestCase)

@@ -1,0 +1,122 @@
+"""A whole controller for API tests: real app, SQLite file, simulated bank, SMS/mail stand-ins."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kiosk.app import create_app
+from kiosk.composition import Controller
+from kiosk.simulation import Simulation
+from locker.core import DomainEvent
+from locker.services import accounts
+from locker.vocabulary import Role
+
+from ..conftest import make_settings
+
+KEYS = {"clerk": "k-clerk", "technician": "k-tech", "admin": "k-admin", "all": "k-all"}
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Stack:
+    client: TestClient
+    controller: Controller
+    simulation: Simulation
+    changed: threading.Condition
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition`` holds, re-checking whenever the core reports a change."""
+        with self.changed:
+            assert self.changed.wait_for(condition, timeout), "the expected change never came"
+
+    def as_role(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {KEYS[role]}"}
+
+    def announce(self, reference: str, **overrides: Any) -> dict[str, Any]:
+        body = {
+            "reference": reference,
+            "document_type": "passport",
+            "recipient": {
+                "name": "Erika Mustermann",
+                "phone": "+4915123456789",
+                "email": "erika@example.org",
+                "date_of_birth": "1990-05-17",
+            },
+        }
+        body.update(overrides)
+        answer = self.client.post("/api/v1/deliveries", json=body, headers=self.as_role("clerk"))
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def delivery(self, delivery_id: str) -> dict[str, Any]:
+        return self.client.get(
+            f"/api/v1/deliveries/{delivery_id}", headers=self.as_role("clerk")
+        ).json()
+
+    def door_open(self, label: str) -> bool:
+        """The controller has seen this door open (a person closes it only after that)."""
+        compartments = self.client.get("/api/v1/compartments", headers=self.as_role("all"))
+        door = next(c["door"] for c in compartments.json() if c["label"] == label)
+        return bool(door == "open" and self.simulation.sim.door_open(label))
+
+    def load(self, reference: str, **overrides: Any) -> tuple[str, str]:
+        """Announce, load, put the document in, close; return (delivery id, compartment)."""
+        delivery_id = self.announce(reference, **overrides)["id"]
+        answer = self.client.post(
+            f"/api/v1/deliveries/{delivery_id}/load", headers=self.as_role("clerk")
+        )
+        assert answer.status_code == 202, answer.text
+        label = answer.json()["compartment"]
+        self.wait_for(lambda: self.door_open(label))
+        self.simulation.sim.put_item(label)
+        self.simulation.sim.close_door(label)
+        self.wait_for(lambda: self.delivery(delivery_id)["state"] == "stored")
+        return delivery_id, label
+
+    def code_for(self, phone: str = "+4915123456789") -> str:
+        self.wait_for(
+            lambda: any(m["to"] == phone and m["code"] for m in self.simulation.inbox.to_list())
+        )
+        return [
+            m["code"] for m in self.simulation.inbox.to_list() if m["to"] == phone and m["code"]
+        ][-1]
+
+
+@pytest.fixture
+def stack(tmp_path) -> Iterator[Stack]:
+    first = make_settings(tmp_path, hardware={"backend": "simulator"})
+    simulation = Simulation(first)
+    try:
+        settings = make_settings(
+            tmp_path,
+            hardware={"backend": "simulator"},
+            notify={"poll_interval_s": 0.2},
+            **simulation.standin_settings(),
+        )
+        controller = Controller(
+            settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
+        )
+        changed = threading.Condition()
+
+        def notify_all(_event: DomainEvent) -> None:
+            with changed:
+                changed.notify_all()
+
+        with TestClient(create_app(settings, controller)) as client:
+            core = controller.running
+            core.listen(notify_all)
+            simulation.sim.world.listen(lambda _label: notify_all(DomainEvent("sim")))
+            for role, key in KEYS.items():
+                roles = frozenset(Role) if role == "all" else frozenset({Role(role)})
+                accounts.create_api_key(core, role, roles, actor="test", key=key)
+                if role != "all":
+                    accounts.add_user(core, f"{role}1", PASSWORD, roles, actor="test")
+            yield Stack(client, controller, simulation, changed)
+    finally:
+        simulation.close()
