@@ -112,3 +112,18 @@ def move_compartment(
         before=str(before),
         why=why or None,
     )
+
+
+def to_fault(
+    session: Session, compartment: Compartment, *, at: datetime, actor: str, why: str
+) -> None:
+    """Take a compartment out of use with an alert for the clerks: a person must look."""
+    move_compartment(session, compartment, C.FAULT, at=at, actor=actor, why=why, alert=True)
+
+
+def note_door(compartment: Compartment, is_open: bool, at: datetime) -> None:
+    """Record the door as the hardware last reported it (the open-door alarm reads this)."""
+    if is_open != compartment.door_open:
+        compartment.door_opened_at = at if is_open else None
+        compartment.door_alarmed = False
+    compartment.door_open = is_open

@@ -22,7 +22,7 @@ from locker.models import Compartment
 from locker.ports import EventKind, HardwareEvent
 from locker.services.intents import INTENT_STATES, complete_intent, mark_code_used, undo_intent
 from locker.services.lookup import delivery_in
-from locker.states import move_compartment
+from locker.states import note_door, to_fault
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 
@@ -73,9 +73,7 @@ def _on_compartment(
     kind = event.kind
     state = C(compartment.state)
     if kind == EventKind.DOOR_OPENED:
-        compartment.door_open = True
-        compartment.door_opened_at = now
-        compartment.door_alarmed = False
+        note_door(compartment, True, now)
         if state in INTENT_STATES:
             compartment.opened_since_intent = True
             delivery = delivery_in(session, compartment)
@@ -93,8 +91,7 @@ def _on_compartment(
             return [DomainEvent("door_opened", compartment.delivery_id, label)]
         kind = EventKind.FORCED_OPEN  # opened with no intent of ours: treat as forced
     if kind == EventKind.FORCED_OPEN:
-        compartment.door_open = True
-        compartment.door_opened_at = now
+        note_door(compartment, True, now)
         audit.record(
             session,
             at=now,
@@ -105,21 +102,11 @@ def _on_compartment(
             alert=True,
         )
         if state in (C.FREE, C.OCCUPIED):
-            move_compartment(
-                session,
-                compartment,
-                C.FAULT,
-                at=now,
-                actor=ACTOR,
-                why="door forced open",
-                alert=True,
-            )
+            to_fault(session, compartment, at=now, actor=ACTOR, why="door forced open")
         session.add(compartment)
         return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "forced_open"})]
     if kind == EventKind.DOOR_CLOSED:
-        compartment.door_open = False
-        compartment.door_opened_at = None
-        compartment.door_alarmed = False
+        note_door(compartment, False, now)
         audit.record(
             session,
             at=now,
@@ -154,14 +141,8 @@ def _on_compartment(
         )
         if state in INTENT_STATES and not compartment.opened_since_intent:
             undo_intent(session, compartment, at=now, actor=ACTOR, why="door did not open")
-            move_compartment(
-                session,
-                compartment,
-                C.FAULT,
-                at=now,
-                actor=ACTOR,
-                why="door did not open after unlock",
-                alert=True,
+            to_fault(
+                session, compartment, at=now, actor=ACTOR, why="door did not open after unlock"
             )
         return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "lock_fault"})]
     if kind == EventKind.ITEM_CHANGED:

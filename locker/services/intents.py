@@ -21,7 +21,7 @@ from locker.errors import HardwareFault, HardwareUnavailable
 from locker.models import Compartment, Delivery, PickupCode
 from locker.ports import UnlockOutcome, UnlockResult
 from locker.services.lookup import compartment_by_label, delivery_in
-from locker.states import move_compartment, move_delivery
+from locker.states import move_compartment, move_delivery, to_fault
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import MessageKind
@@ -202,14 +202,8 @@ def _settle(
     if result.outcome == UnlockOutcome.STAYED_LOCKED:
         if still_waiting:
             undo_intent(session, compartment, at=at, actor=actor, why="lock stayed closed")
-            move_compartment(
-                session,
-                compartment,
-                C.FAULT,
-                at=at,
-                actor=actor,
-                why="lock stayed closed after two pulses",
-                alert=True,
+            to_fault(
+                session, compartment, at=at, actor=actor, why="lock stayed closed after two pulses"
             )
         return HardwareFault(f"The lock of compartment {label} did not open.")
     return HardwareUnavailable(

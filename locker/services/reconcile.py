@@ -32,7 +32,7 @@ from locker.db import transaction
 from locker.models import Compartment, Delivery
 from locker.ports import CompartmentReading
 from locker.services.intents import INTENT_STATES, complete_intent, undo_intent
-from locker.states import move_compartment
+from locker.states import note_door, to_fault
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import DoorState
@@ -87,32 +87,20 @@ def _one(
     online = reading is not None and reading.online and reading.door != DoorState.UNKNOWN
     door_open = online and reading is not None and reading.door == DoorState.OPEN
     if online:
-        compartment.door_open = door_open
-        if not door_open:
-            compartment.door_opened_at = None
+        note_door(compartment, door_open, now)
         session.add(compartment)
     if compartment.state not in INTENT_STATES:
         if door_open and compartment.state == C.OCCUPIED:
-            move_compartment(
-                session,
-                compartment,
-                C.FAULT,
-                at=now,
-                actor=ACTOR,
-                why="door found open",
-                alert=True,
-            )
+            to_fault(session, compartment, at=now, actor=ACTOR, why="door found open")
             report.faulted.append(label)
         return []
     if not online:
-        move_compartment(
+        to_fault(
             session,
             compartment,
-            C.FAULT,
             at=now,
             actor=ACTOR,
             why="could not read the door after an interrupted opening",
-            alert=True,
         )
         report.faulted.append(label)
         return []
@@ -129,15 +117,7 @@ def _one(
         undo_intent(session, compartment, at=now, actor=ACTOR, why="door never opened")
         report.undone.append(label)
         return []
-    move_compartment(
-        session,
-        compartment,
-        C.FAULT,
-        at=now,
-        actor=ACTOR,
-        why="interrupted opening; look inside",
-        alert=True,
-    )
+    to_fault(session, compartment, at=now, actor=ACTOR, why="interrupted opening; look inside")
     report.faulted.append(label)
     return []
 
