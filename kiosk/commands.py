@@ -8,16 +8,15 @@ import logging
 import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-
-from kiosk.app import create_app
-from kiosk.composition import Controller
 from locker.config import Settings, load_settings
 from locker.errors import Conflict
 from locker.services import accounts
 from locker.vocabulary import Role
+
+if TYPE_CHECKING:
+    from kiosk.composition import Controller
 
 DEMO_USER = ("demo", "demo")
 DEMO_KEY = "demo-key"
@@ -51,6 +50,9 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from kiosk.app import create_app  # noqa: PLC0415 - the web stack only when serving
+    from kiosk.composition import Controller  # noqa: PLC0415
+
     settings = load_settings(_config_path(args))
     controller = Controller(settings)
     app = create_app(settings, controller)
@@ -102,6 +104,8 @@ def seed_demo_accounts(controller: Controller) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.app import create_app  # noqa: PLC0415 - the web stack only when serving
+    from kiosk.composition import Controller  # noqa: PLC0415
     from kiosk.simulation import Simulation  # noqa: PLC0415 - the simulator only for the demo
 
     data_dir = args.data_dir.resolve()
@@ -135,6 +139,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _run(app: Any, host: str, port: int) -> None:
+    import uvicorn  # noqa: PLC0415
+
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,

@@ -5,6 +5,7 @@ Least privilege: every account and key carries explicit roles; nothing has a rol
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +22,15 @@ from locker.models import ApiKey, StaffUser
 from locker.vocabulary import Role
 
 _hasher = PasswordHasher()
-# A real hash of a random password, verified when the user does not exist, so that a wrong
-# user name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash of a random password, verified when the user does not exist, so that a
+    wrong user name takes as long as a wrong password (made on first use, not at import)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 MIN_PASSWORD = 10
 KEY_PREFIX = "lk_"
 
@@ -96,7 +103,7 @@ def sign_in(core: Core, username: str, password: str) -> Principal:
             wait = int((user.locked_until - now).total_seconds()) + 1
             return _raise(RateLimited("Too many failed sign-ins; try again later.", wait))
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
             ok = user is not None and not user.disabled
         except (VerificationError, InvalidHashError):
             ok = False

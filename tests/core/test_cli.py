@@ -1,0 +1,127 @@
+"""The administrator's command line, run as the installed ``locker`` console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from locker.clock import SystemClock
+from locker.config import load_settings
+from locker.core import Core
+from locker.db import make_engine
+from locker.services import accounts
+
+LOCKER = str(Path(sys.executable).with_name("locker"))
+SECRET = "x" * 48
+
+
+def run(
+    tmp_path: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LOCKER_")}
+    environ |= {"LOCKER_LOCKER__SECRET_KEY": SECRET, "LOCKER_LOCKER__DATA_DIR": str(tmp_path)} | env
+    return subprocess.run(
+        [LOCKER, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = run(tmp_path, "--help")
+    assert result.returncode == 0
+    for command in ("db", "user", "apikey", "audit", "config", "serve", "demo", "hw", "sim"):
+        assert command in result.stdout
+
+
+def test_db_upgrade_is_idempotent(tmp_path):
+    first = run(tmp_path, "db", "upgrade")
+    assert first.returncode == 0 and "revision 0001" in first.stdout
+    again = run(tmp_path, "db", "upgrade")
+    assert again.returncode == 0 and "already up to date" in again.stdout
+
+
+def test_commands_refuse_an_old_database(tmp_path):
+    result = run(tmp_path, "audit", "verify")
+    assert result.returncode == 1 and "locker db upgrade" in result.stderr
+
+
+def test_user_and_api_key(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    added = run(
+        tmp_path,
+        "user",
+        "add",
+        "anna",
+        "--role",
+        "clerk",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert added.returncode == 0, added.stderr
+    twice = run(
+        tmp_path,
+        "user",
+        "add",
+        "anna",
+        "--role",
+        "clerk",
+        "--password-stdin",
+        stdin="a long enough password\n",
+    )
+    assert twice.returncode == 1 and "exists already" in twice.stderr
+    short = run(
+        tmp_path, "user", "add", "ben", "--role", "admin", "--password-stdin", stdin="short\n"
+    )
+    assert short.returncode == 1 and "password" in short.stderr
+    bad_role = run(tmp_path, "user", "add", "cem", "--role", "boss", "--password-stdin")
+    assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
+
+    created = run(tmp_path, "apikey", "create", "office", "--role", "clerk", "--role", "admin")
+    assert created.returncode == 0
+    key = created.stdout.strip()
+    assert key.startswith("lk_") and "shown only now" in created.stderr
+    settings = load_settings(
+        environ={"LOCKER_LOCKER__SECRET_KEY": SECRET, "LOCKER_LOCKER__DATA_DIR": str(tmp_path)}
+    )
+    core = Core(make_engine(settings.database_url), SystemClock(), settings)
+    principal = accounts.authenticate_key(core, key)
+    assert principal.roles == {"clerk", "admin"}
+    user = accounts.sign_in(core, "anna", "a long enough password")
+    assert user.roles == {"clerk"}
+
+
+def test_audit_verify_after_activity(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    run(tmp_path, "apikey", "create", "office", "--role", "clerk")
+    result = run(tmp_path, "audit", "verify")
+    assert result.returncode == 0 and "intact: 1 events" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LOCKER_LOCKER__SECRET_KEY": "short"}, "locker.secret_key"),
+        ({"LOCKER_POLICY__PICKUP_DAYZ": "3"}, "did you mean 'pickup_days'"),
+    ],
+)
+def test_configuration_errors_exit_2_and_name_the_key(tmp_path, env, message):
+    result = run(tmp_path, "db", "upgrade", **env)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_config_check(tmp_path):
+    config = tmp_path / "locker.toml"
+    config.write_text("[policy]\npickup_days = 7\n")
+    assert run(tmp_path, "--config", str(config), "config", "check").returncode == 0
+    config.write_text('[policy]\npickup_days = "a week"\n')
+    result = run(tmp_path, "--config", str(config), "config", "check")
+    assert result.returncode == 2 and f"policy.pickup_days in {config}" in result.stderr
