@@ -365,7 +365,7 @@ def _error(status: int, code: int, message: str) -> tuple[int, dict[str, Any]]:
     return status, {
         "code": code,
         "message": message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "more_info": f"/docs/errors/{code}",  # Twilio links its docs here; a stand-in need not
         "status": status,
     }
 

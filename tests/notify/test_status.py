@@ -21,7 +21,7 @@ from simulator.twilio_standin import TwilioStandin
 from .conftest import MakeCore, StatusReceiver, phone_number, store
 
 N = NotificationState
-PUBLIC = "https://locker.example.org/api/v1/notifications/twilio-status"
+PUBLIC = "https://locker.example/api/v1/notifications/twilio-status"
 KEY_SECRET = "shared-key-secret-0123456789"
 
 
