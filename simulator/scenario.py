@@ -1,0 +1,698 @@
+"""The scenario runner: a simulated period through the real controller, as fast as it goes.
+
+The real core services (announce, load, pickup, retrieval, housekeeping, technician) run on a
+SQLite file with a manual clock; the real :class:`~hardware.serial_bank.SerialBoardBank`
+drives virtual CU16 boards on a pty at 19200 baud; door events come from its poller through
+the event pump into :func:`locker.services.doors.handle_event`; SMS go through the real twilio
+client to the local stand-in, and each citizen reads the pickup code from the SMS received.
+
+Time: the clock jumps from one planned happening to the next. Clerks load during opening
+hours, citizens come by a daily curve (mostly 7–22 h), some never; faults (jammed locks,
+boards offline, an SMS outage, a forced door, doors left open) come at random moments. Every
+``tick_minutes`` housekeeping (expiry, reminders, door alarms) and one outbox pass run.
+
+::
+
+    result = run_scenario(load_spec("week"), workdir)
+    print(result.report())
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+import logging
+import os
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, func, select
+
+from hardware.bank import build_bank
+from hardware.layout import CompartmentConfig, Layout
+from kiosk.pump import EventPump
+from locker import migrate
+from locker.clock import ManualClock
+from locker.config import load_settings
+from locker.core import Core, DomainEvent
+from locker.db import make_engine, reading
+from locker.errors import (
+    CodeExpired,
+    CodeInvalid,
+    HardwareFault,
+    HardwareUnavailable,
+    IllegalTransition,
+    NoCompartmentFree,
+)
+from locker.models import AuditEvent, Compartment, Delivery
+from locker.services import deliveries, housekeeping, loading, pickup, retrieval, technician
+from locker.services.compartments import sync_compartments
+from locker.services.reconcile import reconcile
+from locker.vocabulary import CompartmentState, DeliveryState, DocumentType, Size
+from notify import OutboxWorker, build_senders
+from simulator.cli import board_layout
+from simulator.inbox import Inbox
+from simulator.scenario_spec import ScenarioSpec
+from simulator.sim import Simulator
+from simulator.twilio_standin import TwilioStandin
+
+log = logging.getLogger(__name__)
+LOCAL = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 1, 5, tzinfo=LOCAL)  # a Monday
+WAIT_S = 10.0
+"""Real seconds to wait for the hardware to answer before the run is declared broken."""
+
+# Relative weight of a citizen arriving in each hour of the day (0–23): mostly 7–22 h.
+ARRIVAL_CURVE = (0, 0, 0, 0, 0, 0, 1, 4, 6, 5, 5, 6, 8, 8, 6, 6, 8, 10, 10, 8, 6, 4, 2, 1)
+OPENING_HOURS = {0: (8, 16), 1: (8, 16), 2: (8, 13), 3: (8, 18), 4: (8, 13), 5: (9, 12)}
+"""Weekday → (first, last) hour the citizens' office loads and retrieves (local time).
+
+Loading happens on weekdays only; Saturday mornings are for retrieving expired documents.
+"""
+DOCUMENTS = (
+    (DocumentType.ID_CARD, Size.S, 45),
+    (DocumentType.PASSPORT, Size.S, 30),
+    (DocumentType.DRIVING_LICENCE, Size.S, 10),
+    (DocumentType.RESIDENCE_PERMIT, Size.M, 10),
+    (DocumentType.OTHER, Size.L, 5),
+)
+
+
+RETRY = (HardwareUnavailable, HardwareFault, pickup.AlreadyOpening)
+"""What a person is told to come back later for."""
+
+
+class ScenarioBroken(RuntimeError):
+    """The controller did not do what the scenario needed within :data:`WAIT_S`."""
+
+
+# --------------------------------------------------------------------------- the bank
+
+
+def scenario_layout(spec: ScenarioSpec) -> Layout:
+    """``spec.boards`` CU16 boards on one bus; per board 8 S, 5 M and 3 L compartments."""
+    base = board_layout("cu16", spec.boards, 16, spec.baud)
+    bus = base.buses["bus"]
+    fast = replace(
+        bus, poll_ms=spec.poll_ms, timing=replace(bus.timing, offline_poll_s=0.2, retries=1)
+    )
+
+    def sized(c: CompartmentConfig) -> CompartmentConfig:
+        channel = int(c.label[1:]) - 1
+        size = Size.S if channel < 8 else Size.M if channel < 13 else Size.L
+        return replace(c, size=size, row=channel % 4 + 1)
+
+    return replace(
+        base, compartments=tuple(sized(c) for c in base.compartments), buses={"bus": fast}
+    )
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+class EventLog:
+    """Every domain event the core published, to wait on without sleeping."""
+
+    def __init__(self, core: Core) -> None:
+        self.events: list[DomainEvent] = []
+        self._changed = threading.Condition()
+        self._stop = core.listen(self._add)
+
+    def _add(self, event: DomainEvent) -> None:
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
+
+    def mark(self) -> int:
+        with self._changed:
+            return len(self.events)
+
+    def wait(self, kind: str, since: int, *, compartment: str | None = None) -> DomainEvent:
+        def found() -> DomainEvent | None:
+            return next(
+                (
+                    e
+                    for e in self.events[since:]
+                    if e.kind == kind and compartment in (None, e.compartment)
+                ),
+                None,
+            )
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: found() is not None, WAIT_S):
+                raise ScenarioBroken(f"no {kind} event for {compartment} within {WAIT_S} s")
+            event = found()
+            assert event is not None
+            return event
+
+    def close(self) -> None:
+        self._stop()
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass
+class Citizen:
+    number: int
+    reference: str
+    phone: str
+    born: date
+    comes: bool
+    delay_days: float
+    leaves_door_open: bool
+    delivery_id: str = ""
+    code: str | None = None
+    tries: int = 0
+
+
+@dataclass
+class Tally:
+    loaded: int = 0
+    collected: int = 0
+    expired: int = 0
+    returned: int = 0
+    came_too_late: int = 0
+    turned_away: int = 0
+    waited_for_space: int = 0
+    jams: int = 0
+    board_outages: int = 0
+    sms_outages: int = 0
+    forced_doors: int = 0
+    doors_left_open: int = 0
+    repairs: int = 0
+
+
+@dataclass
+class ScenarioResult:
+    spec: ScenarioSpec
+    tally: Tally
+    states: dict[str, int]
+    alarms: dict[str, int]
+    dwell_hours: list[float]
+    occupancy: list[tuple[datetime, int]]
+    messages: int
+    wall_s: float
+    start: datetime
+    end: datetime
+    chart: Path | None = None
+    compartment_states: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def peak_occupancy(self) -> int:
+        return max((count for _, count in self.occupancy), default=0)
+
+    @property
+    def median_dwell_hours(self) -> float | None:
+        return statistics.median(self.dwell_hours) if self.dwell_hours else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.spec.name,
+            "simulated_days": self.spec.days,
+            "compartments": self.spec.compartments,
+            "deliveries_loaded": self.tally.loaded,
+            "pickups": self.tally.collected,
+            "expiries": self.tally.expired,
+            "returns": self.tally.returned,
+            "came_too_late": self.tally.came_too_late,
+            "turned_away_by_faults": self.tally.turned_away,
+            "loads_waiting_for_space": self.tally.waited_for_space,
+            "alarms": self.alarms,
+            "alarms_total": sum(self.alarms.values()),
+            "faults_injected": {
+                "jams": self.tally.jams,
+                "board_outages": self.tally.board_outages,
+                "sms_outages": self.tally.sms_outages,
+                "forced_doors": self.tally.forced_doors,
+                "doors_left_open": self.tally.doors_left_open,
+            },
+            "technician_repairs": self.tally.repairs,
+            "median_dwell_hours": self.median_dwell_hours,
+            "peak_occupancy": self.peak_occupancy,
+            "messages_sent": self.messages,
+            "deliveries_by_state": self.states,
+            "compartments_by_state": self.compartment_states,
+            "wall_seconds": round(self.wall_s, 2),
+            "chart": str(self.chart) if self.chart else None,
+        }
+
+    def report(self) -> str:
+        t = self.tally
+        dwell = self.median_dwell_hours
+        alarms = ", ".join(f"{k} {v}" for k, v in sorted(self.alarms.items())) or "none"
+        lines = [
+            f"scenario {self.spec.name}: {self.spec.days} simulated day(s),"
+            f" {self.start:%a %d %b %H:%M} – {self.end:%a %d %b %H:%M} ({LOCAL.key}),"
+            f" {self.spec.compartments} compartments on {self.spec.boards} CU16 board(s)"
+            f" at {self.spec.baud} baud,"
+            f" run in {self.wall_s:.1f} s",
+            f"  deliveries loaded     {t.loaded}"
+            + (f" ({t.waited_for_space} loads waited for space)" if t.waited_for_space else ""),
+            f"  pickups               {t.collected}",
+            f"  expiries              {t.expired}   (came too late afterwards: {t.came_too_late})",
+            f"  returns to the office {t.returned}",
+            f"  alarms                {sum(self.alarms.values())}  ({alarms})",
+            f"  faults injected       jams {t.jams}, boards offline {t.board_outages},"
+            f" SMS outages {t.sms_outages}, forced doors {t.forced_doors},"
+            f" doors left open {t.doors_left_open}; technician repairs {t.repairs};"
+            f" citizens sent away to come back later {t.turned_away}",
+            f"  median dwell time     {dwell:.1f} h" if dwell is not None else "  median dwell —",
+            f"  peak occupancy        {self.peak_occupancy} of {self.spec.compartments}",
+            f"  messages sent         {self.messages}",
+            "  deliveries at the end "
+            + ", ".join(f"{k} {v}" for k, v in sorted(self.states.items())),
+        ]
+        if self.chart:
+            lines.append(f"  occupancy chart       {self.chart}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class ScenarioRun:
+    def __init__(self, spec: ScenarioSpec, core: Core, sim: Simulator, twilio: TwilioStandin):
+        self.spec = spec
+        self.core = core
+        self.sim = sim
+        self.twilio = twilio
+        self.inbox: Inbox = twilio.inbox
+        assert isinstance(core.clock, ManualClock)
+        self.clock: ManualClock = core.clock
+        self.random = random.Random(spec.seed)
+        self.tally = Tally()
+        self.log = EventLog(core)
+        self.worker = OutboxWorker(core, build_senders(core.settings), rng=random.Random(0))
+        self.queue: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self.citizens: dict[str, Citizen] = {}
+        self.by_phone: dict[str, Citizen] = {}
+        self._seen_messages = 0
+        self._retrievals: set[str] = set()
+        self.occupancy: list[tuple[datetime, int]] = []
+        self.end = START + timedelta(days=spec.days)
+
+    # -- planning --------------------------------------------------------------------
+
+    def at(self, when: datetime, action: Callable[[], None]) -> None:
+        if when < self.end:
+            heapq.heappush(self.queue, (when, next(self._order), action))
+
+    def office_time(self, after: datetime, earliest_hour: int | None = None) -> datetime:
+        """The first moment at or after ``after`` when the office is open (+ a few minutes)."""
+        moment = after.astimezone(LOCAL)
+        for _ in range(14):
+            hours = OPENING_HOURS.get(moment.weekday())
+            if hours is not None:
+                first, last = hours
+                first = max(first, earliest_hour or first)
+                opening = moment.replace(hour=first, minute=0, second=0, microsecond=0)
+                closing = moment.replace(hour=last, minute=0, second=0, microsecond=0)
+                if moment < closing:
+                    return max(moment, opening) + timedelta(minutes=self.random.randint(1, 20))
+            moment = (moment + timedelta(days=1)).replace(hour=0, minute=0)
+        raise AssertionError("the office never opens")
+
+    def arrival(self, after: datetime, delay_days: float) -> datetime:
+        """A citizen's visit: about ``delay_days`` later, at an hour drawn from the curve."""
+        day = (after + timedelta(days=delay_days)).astimezone(LOCAL)
+        for _ in range(30):
+            hour = self.random.choices(range(24), ARRIVAL_CURVE)[0]
+            moment = day.replace(hour=hour, minute=self.random.randint(0, 59), second=0)
+            if moment > after + timedelta(minutes=10):
+                return moment
+            day += timedelta(days=1)
+        raise AssertionError("no arrival found")
+
+    def plan(self) -> None:
+        spec = self.spec
+        workdays = [
+            START + timedelta(days=d)
+            for d in range(spec.days)
+            if (START + timedelta(days=d)).weekday() < 5
+        ] or [START]
+        for number in range(spec.deliveries):
+            day = workdays[number * len(workdays) // spec.deliveries]
+            first, last = OPENING_HOURS.get(day.weekday(), (8, 16))
+            when = day + timedelta(hours=self.random.uniform(first, last - 0.1))
+            self.at(when, functools.partial(self.load, number))
+        for kinds, count in (
+            (self.start_jam, spec.jams),
+            (self.start_board_outage, spec.board_outages),
+            (self.start_sms_outage, spec.sms_outages),
+            (self.force_door, spec.forced_doors),
+        ):
+            for _ in range(count):
+                self.at(self.daytime(), kinds)
+        tick = timedelta(minutes=spec.tick_minutes)
+        moment = START + tick
+        while moment < self.end:
+            self.at(moment, self.tick)
+            moment += tick
+
+    def daytime(self) -> datetime:
+        day = START + timedelta(days=self.random.randrange(self.spec.days))
+        return day + timedelta(hours=self.random.uniform(8, 20))
+
+    # -- running ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.plan()
+        self.sample()
+        while self.queue:
+            when, _, action = heapq.heappop(self.queue)
+            if when > self.clock.now():
+                self.clock.set(when)
+            action()
+            self.deliver_messages()
+            self.sample()
+        self.clock.set(self.end)
+        self.tick()
+        self.sample()
+
+    def tick(self) -> None:
+        report = housekeeping.run_due(self.core)
+        for delivery_id in report.expired:
+            self.tally.expired += 1
+            self.at(
+                self.office_time(self.clock.now()), functools.partial(self.retrieve, delivery_id)
+            )
+
+    def deliver_messages(self) -> None:
+        """Send what is due; a citizen who got the code plans a visit."""
+        while self.worker.run_once().claimed:
+            pass
+        entries = self.inbox.messages()
+        for entry in entries[self._seen_messages :]:
+            citizen = self.by_phone.get(entry["to"])
+            if citizen is None or not entry["code"] or citizen.code is not None:
+                continue
+            citizen.code = entry["code"]
+            if citizen.comes:
+                visit = self.arrival(self.clock.now(), citizen.delay_days)
+                self.at(visit, functools.partial(self.collect, citizen))
+        self._seen_messages = len(entries)
+
+    def sample(self) -> None:
+        with reading(self.core.engine) as session:
+            count = session.exec(
+                select(func.count())
+                .select_from(Compartment)
+                .where(col(Compartment.delivery_id) != None)
+            ).one()
+        now = self.clock.now()
+        if not self.occupancy or self.occupancy[-1][1] != count:
+            self.occupancy.append((now, int(count)))
+
+    # -- what people do --------------------------------------------------------------
+
+    def new_citizen(self, number: int) -> Citizen:
+        comes = self.random.random() >= self.spec.no_show
+        # Most come within a day or two; a few only near or after the end of the pickup time.
+        delay = min(self.random.lognormvariate(-0.2, 0.9), self.spec.pickup_days + 1.0)
+        return Citizen(
+            number=number,
+            reference=f"{self.spec.name.upper()}-{number:04d}",
+            phone=f"+49151{20_000_000 + number}",
+            born=date(1950, 1, 1) + timedelta(days=self.random.randrange(20_000)),
+            comes=comes,
+            delay_days=delay,
+            leaves_door_open=False,
+        )
+
+    def load(self, number: int, citizen: Citizen | None = None) -> None:
+        if citizen is None:
+            citizen = self.new_citizen(number)
+            kind, size, _ = self.random.choices(DOCUMENTS, [w for *_, w in DOCUMENTS])[0]
+            delivery = deliveries.announce(
+                self.core,
+                deliveries.Announcement(
+                    reference=citizen.reference,
+                    document_type=kind,
+                    name=f"Bürger {number}",
+                    phone=citizen.phone,
+                    size=size,
+                    date_of_birth=citizen.born,
+                ),
+                actor="back-office",
+            )
+            citizen.delivery_id = delivery.id
+            self.citizens[delivery.id] = citizen
+            self.by_phone[citizen.phone] = citizen
+        try:
+            label = self.open_and_wait(
+                lambda: loading.start_loading(self.core, citizen.delivery_id, actor="clerk")
+            )
+        except NoCompartmentFree:
+            self.tally.waited_for_space += 1
+            self.later(timedelta(hours=1), lambda: self.load(number, citizen), office=True)
+            return
+        except (*RETRY, IllegalTransition):  # still resolving an interrupted opening
+            self.later(timedelta(minutes=30), lambda: self.load(number, citizen), office=True)
+            return
+        mark = self.log.mark()
+        self.sim.put_item(label)
+        self.sim.close_door(label)
+        self.log.wait("delivery_stored", mark, compartment=label)
+        self.tally.loaded += 1
+
+    def collect(self, citizen: Citizen) -> None:
+        assert citizen.code is not None
+        citizen.tries += 1
+        try:
+            label = self.open_and_wait(
+                lambda: (
+                    pickup.pickup(
+                        self.core, citizen.code or "", date_of_birth=citizen.born, kiosk="kiosk-1"
+                    ).compartment
+                )
+            )
+        except (CodeExpired, CodeInvalid):  # after expiry, or after it went back (used codes)
+            self.tally.came_too_late += 1
+            return
+        except RETRY:
+            # The screen said the code stays valid and to try again later: they do.
+            self.tally.turned_away += 1
+            if citizen.tries < 6:
+                back = self.arrival(self.clock.now(), self.random.uniform(0.05, 1.0))
+                self.at(back, lambda: self.collect(citizen))
+            return
+        self.sim.take_item(label)
+        if self.tally.doors_left_open < self.spec.doors_left_open and self.random.random() < 0.05:
+            self.tally.doors_left_open += 1
+            self.sim.leave_open(label)
+            self.later(timedelta(minutes=12), lambda: self.close_left_open(label))
+            return
+        self.close_and_wait(label, "delivery_collected")
+        self.tally.collected += 1
+
+    def close_left_open(self, label: str) -> None:
+        self.tick()  # the door alarm is due by now
+        self.sim.leave_open(label, False)
+        self.close_and_wait(label, "delivery_collected")
+        self.tally.collected += 1
+
+    def retrieve(self, delivery_id: str) -> None:
+        if delivery_id in self._retrievals:
+            return
+        try:
+            label = self.open_and_wait(
+                lambda: retrieval.start_retrieval(self.core, delivery_id, actor="clerk")
+            )
+        except (*RETRY, IllegalTransition):
+            self.later(timedelta(hours=1), lambda: self.retrieve(delivery_id), office=True)
+            return
+        self._retrievals.add(delivery_id)
+        self.sim.take_item(label)
+        self.close_and_wait(label, "delivery_returned")
+        self.tally.returned += 1
+
+    def open_and_wait(self, opening: Callable[[], str]) -> str:
+        mark = self.log.mark()
+        label = opening()
+        self.log.wait("door_opened", mark, compartment=label)
+        return label
+
+    def close_and_wait(self, label: str, kind: str) -> None:
+        mark = self.log.mark()
+        self.sim.close_door(label)
+        self.log.wait(kind, mark, compartment=label)
+
+    def later(self, delay: timedelta, action: Callable[[], None], office: bool = False) -> None:
+        when = self.clock.now() + delay
+        self.at(self.office_time(when) if office else when, action)
+
+    # -- faults ----------------------------------------------------------------------
+
+    def some_occupied(self) -> str | None:
+        """A random compartment holding a document (a fault's victim), if any."""
+        with reading(self.core.engine) as session:
+            labels = list(
+                session.exec(
+                    select(Compartment.label).where(
+                        col(Compartment.state) == CompartmentState.OCCUPIED
+                    )
+                )
+            )
+        return self.random.choice(labels) if labels else None
+
+    def start_jam(self) -> None:
+        label = self.some_occupied()
+        if label is not None:
+            self.tally.jams += 1
+            self.sim.jam(label)
+            self.later(timedelta(hours=3), lambda: self.repair(label), office=True)
+
+    def force_door(self) -> None:
+        label = self.some_occupied()
+        if label is not None:
+            self.tally.forced_doors += 1
+            mark = self.log.mark()
+            self.sim.force_door(label)
+            self.log.wait("alarm", mark, compartment=label)
+            self.sim.close_door(label)
+            self.later(timedelta(hours=1), lambda: self.repair(label), office=True)
+
+    def repair(self, label: str) -> None:
+        """A technician frees the lock and tells the controller whether the document is in."""
+        self.sim.unjam(label)
+        with reading(self.core.engine) as session:
+            compartment = session.get(Compartment, label)
+            faulted = compartment is not None and compartment.state == CompartmentState.FAULT
+        if faulted:
+            inside = self.sim.world.compartment(label).item
+            technician.clear_fault(self.core, label, document_inside=inside, actor="technician")
+            self.tally.repairs += 1
+
+    def start_board_outage(self) -> None:
+        board = self.random.randrange(self.spec.boards)
+        self.tally.board_outages += 1
+        mark = self.log.mark()
+        self.sim.board_offline(board)
+        self.log.wait("board_offline", mark)
+        minutes = self.random.uniform(20, 45)
+        self.later(timedelta(minutes=minutes), lambda: self.end_board_outage(board))
+
+    def end_board_outage(self, board: int) -> None:
+        mark = self.log.mark()
+        self.sim.board_online(board)
+        self.log.wait("board_online", mark)
+
+    def start_sms_outage(self) -> None:
+        self.tally.sms_outages += 1
+        self.twilio.set_down(True)
+        self.later(timedelta(hours=1), lambda: self.twilio.set_down(False))
+
+    # -- the result ------------------------------------------------------------------
+
+    def result(self, wall_s: float, started: datetime) -> ScenarioResult:
+        with reading(self.core.engine) as session:
+            rows = session.exec(select(Delivery)).all()
+            states = Counter(str(d.state) for d in rows)
+            dwell = [
+                (d.collected_at - d.stored_at).total_seconds() / 3600
+                for d in rows
+                if d.state == DeliveryState.COLLECTED and d.collected_at and d.stored_at
+            ]
+            alarms = Counter(
+                e.kind
+                for e in session.exec(select(AuditEvent).where(col(AuditEvent.alert) == True))
+            )
+            compartments = Counter(str(c.state) for c in session.exec(select(Compartment)))
+        return ScenarioResult(
+            spec=self.spec,
+            tally=self.tally,
+            states=dict(states),
+            alarms=dict(alarms),
+            dwell_hours=dwell,
+            occupancy=self.occupancy,
+            messages=len(self.inbox),
+            wall_s=wall_s,
+            start=started.astimezone(LOCAL),
+            end=self.end,
+            compartment_states=dict(compartments),
+        )
+
+    def close(self) -> None:
+        self.log.close()
+        self.worker.close()
+
+
+@contextmanager
+def scenario_controller(spec: ScenarioSpec, workdir: Path) -> Iterator[ScenarioRun]:
+    """The real controller parts on the simulated bank, with a manual clock."""
+    layout = scenario_layout(spec)
+    inbox = Inbox()
+    with (
+        Simulator(layout, latency_ms=spec.board_latency_ms, seed=spec.seed) as sim,
+        TwilioStandin(inbox) as twilio,
+    ):
+        settings = load_settings(
+            environ={},
+            overrides={
+                "locker": {"demo": True, "bank_id": "sim", "data_dir": str(workdir)},
+                "policy": {
+                    "pickup_days": spec.pickup_days,
+                    "reminder_after_days": 2,
+                    "reminder_before_expiry_days": 1,
+                },
+                "sms": twilio.settings(),
+                "email": {"enabled": False},
+            },
+        )
+        engine = make_engine(settings.database_url)
+        migrate.upgrade(engine)
+        bank = build_bank(sim.controller_layout(), start=False)
+        try:
+            bank.start()
+            if not bank.wait_settled(WAIT_S):
+                raise ScenarioBroken("the simulated bank did not settle")
+            core = Core(engine, ManualClock(START), settings, bank)
+            sync_compartments(core)
+            reconcile(core)
+            pump = EventPump(core).start()
+            run = ScenarioRun(spec, core, sim, twilio)
+            try:
+                yield run
+            finally:
+                run.close()
+                pump.close()
+        finally:
+            bank.close()
+            engine.dispose()
+
+
+def run_scenario(
+    spec: ScenarioSpec,
+    workdir: Path | None = None,
+    chart: Path | None = None,
+) -> ScenarioResult:
+    """Run ``spec`` to its end; write the occupancy chart to ``chart`` if given."""
+    shm = Path("/dev/shm")  # noqa: S108 - a real SQLite file, on memory-backed storage if any
+    scratch_root = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="locker-scenario-", dir=scratch_root) as scratch:
+        where = workdir or Path(scratch)
+        where.mkdir(parents=True, exist_ok=True)
+        with scenario_controller(spec, where) as run:
+            started = time.perf_counter()
+            run.run()
+            result = run.result(time.perf_counter() - started, START)
+    if chart is not None:
+        from simulator.scenario_chart import draw_occupancy  # noqa: PLC0415 - Pillow on demand
+
+        draw_occupancy(result, chart)
+        result.chart = chart
+    return result
