@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kiosk import errors
+from kiosk import errors, pages
 from kiosk.api import admin, compartments, deliveries, pickup, session
 from kiosk.composition import Controller
 from kiosk.sessions import SessionSigner
@@ -69,6 +69,7 @@ def create_app(settings: Settings, controller: Controller | None = None) -> Fast
         session.router,
     ):
         app.include_router(router)
+    pages.install(app)
     if controller.simulation is not None:
         from kiosk import sim_routes  # noqa: PLC0415 - only on the simulator
 

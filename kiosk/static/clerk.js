@@ -1,0 +1,235 @@
+/* The clerk screens: sign-in, loading with live "stored", taking back, technician actions,
+   accounts and keys. Every change goes through the JSON API with the session's CSRF token. */
+"use strict";
+
+(() => {
+  const { t, call, idleTimer } = LOCKER;
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+  const lang = body.dataset.lang || "de";
+
+  /* A state-changing call with the CSRF token of the session. */
+  function change(method, url, data) {
+    return call(method, url, data, { "X-CSRF-Token": body.dataset.csrf || "" });
+  }
+
+  function say(element, text, bad) {
+    element.textContent = text;
+    element.classList.toggle("bad", Boolean(bad));
+  }
+
+  function failure(answer) {
+    if (answer.status === 403) return t("forbidden");
+    return t("error_generic", { detail: answer.data.detail || answer.status });
+  }
+
+  function formData(form) {
+    const data = {};
+    for (const [name, value] of new FormData(form)) {
+      if (name === "roles") (data.roles = data.roles || []).push(value);
+      else if (value !== "") data[name] = value;
+    }
+    return data;
+  }
+
+  /* -- sign-in ------------------------------------------------------------------------ */
+  const signIn = $("sign-in");
+  if (signIn) {
+    signIn.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answer = await call("POST", "/api/v1/session", formData(signIn));
+      if (answer.ok) {
+        window.location.assign(signIn.dataset.next);
+      } else if (answer.status === 429) {
+        const minutes = Math.max(1, Math.round(answer.retryAfter / 60));
+        say($("sign-in-error"), t("sign_in_locked", { minutes }), true);
+      } else {
+        say($("sign-in-error"), t("sign_in_failed"), true);
+        $("password").value = "";
+        $("password").focus();
+      }
+    });
+    return;
+  }
+
+  /* -- signed in: sign-out by hand or after inactivity, keep-alive on activity ------------ */
+  async function signOut() {
+    await call("DELETE", "/api/v1/session");
+    window.location.replace("/clerk?lang=" + lang);
+  }
+  $("sign-out").addEventListener("click", signOut);
+  idleTimer(Number(body.dataset.idle || 300), signOut, "staff_idle_text");
+  let lastPing = Date.now();
+  document.addEventListener("pointerdown", ping, true);
+  document.addEventListener("keydown", ping, true);
+  function ping() {
+    if (Date.now() - lastPing > 60000) {
+      lastPing = Date.now();
+      call("GET", "/clerk/ping");
+    }
+  }
+
+  /* Live events of the core, by kind. */
+  const handlers = {};
+  function on(kind, handler) {
+    (handlers[kind] = handlers[kind] || []).push(handler);
+  }
+  const events = new EventSource("/api/v1/stream");
+  events.addEventListener("open", () => { body.dataset.stream = "ready"; });
+  for (const kind of ["delivery_stored", "delivery_returned", "alarm"]) {
+    events.addEventListener(kind, (event) => {
+      const data = JSON.parse(event.data);
+      for (const handler of handlers[kind] || []) handler(data);
+    });
+  }
+  window.addEventListener("pagehide", () => events.close());
+
+  /* -- loading ----------------------------------------------------------------------------- */
+  const findForm = $("find-form");
+  if (findForm) {
+    const message = $("load-message");
+    const newForm = $("new-form");
+    const pending = {};
+
+    async function load(delivery) {
+      const answer = await change("POST", "/api/v1/deliveries/" + delivery.id + "/load");
+      if (!answer.ok) {
+        say(message, failure(answer), true);
+        return;
+      }
+      const label = answer.data.compartment;
+      pending[delivery.id] = { reference: delivery.reference, label };
+      body.dataset.loading = label;
+      say(message, t("loading_open", { label, reference: delivery.reference }));
+      newForm.hidden = true;
+      findForm.reset();
+      $("reference").focus();
+    }
+
+    on("delivery_stored", (data) => {
+      const loaded = pending[data.delivery_id];
+      if (!loaded) return;
+      delete pending[data.delivery_id];
+      const text = t("loading_stored", loaded);
+      say(message, text);
+      const item = document.createElement("li");
+      item.textContent = text;
+      $("loaded").prepend(item);
+      body.dataset.stored = (Number(body.dataset.stored || 0) + 1).toString();
+    });
+
+    findForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const reference = $("reference").value.trim();
+      if (!reference) return;
+      const url = "/api/v1/deliveries?state=announced&reference=" + encodeURIComponent(reference);
+      const answer = await call("GET", url);
+      if (!answer.ok) {
+        say(message, failure(answer), true);
+      } else if (answer.data.length) {
+        await load(answer.data[0]);
+      } else {
+        say(message, "");
+        newForm.hidden = false;
+        $("name").focus();
+      }
+    });
+
+    newForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = formData(newForm);
+      const announced = await change("POST", "/api/v1/deliveries", {
+        reference: $("reference").value.trim(),
+        document_type: data.document_type,
+        size: data.size,
+        recipient: {
+          name: data.name || "",
+          phone: data.phone,
+          email: data.email,
+          locale: data.locale,
+          date_of_birth: data.date_of_birth,
+        },
+      });
+      if (!announced.ok) {
+        say(message, failure(announced), true);
+        return;
+      }
+      newForm.reset();
+      await load(announced.data);
+    });
+  }
+
+  /* -- taking back -------------------------------------------------------------------------- */
+  const taking = {};
+  for (const button of document.querySelectorAll("[data-retrieve]")) {
+    button.addEventListener("click", async () => {
+      const answer = await change("POST", "/api/v1/deliveries/" + button.dataset.retrieve + "/retrieve");
+      const message = $("retrieval-message");
+      if (!answer.ok) {
+        say(message, failure(answer), true);
+        return;
+      }
+      const reference = button.dataset.reference;
+      taking[button.dataset.retrieve] = { reference, button };
+      button.disabled = true;
+      say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
+    });
+  }
+  on("delivery_returned", (data) => {
+    const found = taking[data.delivery_id];
+    if (!found) return;
+    say($("retrieval-message"), t("retrieval_done", { reference: found.reference }));
+    found.button.closest("tr").remove();
+  });
+
+  /* -- technician ---------------------------------------------------------------------------- */
+  const technician = $("technician");
+  if (technician) {
+    const requests = {
+      open: (reason) => ["open", { reason }],
+      out: (reason) => ["service", { out_of_service: true, reason }],
+      in: (reason) => ["service", { out_of_service: false, reason }],
+      inside: () => ["clear-fault", { document_inside: true }],
+      empty: () => ["clear-fault", { document_inside: false }],
+    };
+    for (const button of technician.querySelectorAll("[data-tech]")) {
+      button.addEventListener("click", async () => {
+        const label = $("label").value;
+        const [action, data] = requests[button.dataset.tech]($("reason").value.trim());
+        const answer = await change("POST", "/api/v1/compartments/" + label + "/" + action, data);
+        if (answer.ok) window.location.reload();
+        else say($("technician-message"), failure(answer), true);
+      });
+    }
+  }
+
+  /* -- accounts and keys ---------------------------------------------------------------------- */
+  const userForm = $("user-form");
+  if (userForm) {
+    userForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answer = await change("POST", "/api/v1/staff", formData(userForm));
+      if (answer.ok) {
+        say($("user-message"), t("user_created", { name: answer.data.username }));
+        userForm.reset();
+      } else {
+        say($("user-message"), failure(answer), true);
+      }
+    });
+    const keyForm = $("key-form");
+    keyForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answer = await change("POST", "/api/v1/api-keys", formData(keyForm));
+      const shown = $("new-key");
+      if (answer.ok) {
+        say($("key-message"), t("key_created", { name: answer.data.name }));
+        shown.textContent = answer.data.key;
+        shown.hidden = false;
+        keyForm.reset();
+      } else {
+        shown.hidden = true;
+        say($("key-message"), failure(answer), true);
+      }
+    });
+  }
+})();

@@ -1,0 +1,233 @@
+/* The pickup screen: camera or typed code, date of birth on the keypad, receipt confirmation,
+   the open compartment on the picture of the bank, done. Plain-language errors by error code. */
+"use strict";
+
+(() => {
+  const { t, call, idleTimer } = LOCKER;
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+  const SCAN_EVERY_MS = 300;
+  const state = { code: "", dob: null, label: null, scanning: false, stream: null };
+
+  /* -- steps ------------------------------------------------------------------------- */
+  function step(name) {
+    for (const section of document.querySelectorAll(".step")) {
+      section.hidden = section.id !== "step-" + name;
+    }
+    body.dataset.step = name;
+    if (name === "scan") startCamera(); else stopCamera();
+    const heading = document.querySelector("#step-" + name + " h1");
+    if (name === "scan") $("code").focus(); else if (heading) heading.focus();
+  }
+
+  function restart() {
+    Object.assign(state, { code: "", dob: null, label: null });
+    $("code").value = "";
+    $("dob").value = "";
+    $("code-error").textContent = "";
+    $("dob-error").textContent = "";
+    $("error-text").textContent = "";
+    for (const cell of document.querySelectorAll(".cell.open")) cell.classList.remove("open");
+    step("scan");
+  }
+
+  /* Back to the welcome screen in the default language: nothing stays on screen. */
+  function home() {
+    stopCamera();
+    window.location.replace(body.dataset.reset || "/");
+  }
+
+  /* -- the code ---------------------------------------------------------------------- */
+  function errorText(answer) {
+    switch (answer.data.error) {
+      case "code_invalid":
+      case "validation_error":
+        return t("err_code_invalid");
+      case "expired":
+        return t("err_expired");
+      case "rate_limited": {
+        const minutes = Math.max(1, Math.round((answer.retryAfter || 60) / 60));
+        return minutes === 1 ? t("err_rate_limited_one") : t("err_rate_limited", { minutes });
+      }
+      case "wrong_locker":
+        return t("err_wrong_locker");
+      case "already_open":
+        return t("err_already_open");
+      case "hardware_fault":
+      case "hardware_unavailable":
+        return t("err_hardware");
+      default:
+        return t("err_network");
+    }
+  }
+
+  async function submit() {
+    $("busy").textContent = t("checking");
+    const request = { code: state.code };
+    if (state.dob) request.date_of_birth = state.dob;
+    const answer = await call("POST", "/api/v1/pickup", request);
+    $("busy").textContent = "";
+    if (answer.ok) {
+      opened(answer.data.compartment);
+    } else if (answer.status === 428 && !state.dob) {
+      step("dob");
+    } else {
+      state.dob = null;
+      $("error-text").textContent = errorText(answer);
+      body.dataset.error = answer.data.error || "network";
+      step("error");
+    }
+  }
+
+  $("code-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const typed = $("code").value.trim();
+    if (!typed) {
+      $("code-error").textContent = t("code_empty");
+      return;
+    }
+    $("code-error").textContent = "";
+    state.code = typed;
+    submit();
+  });
+
+  /* -- date of birth on the keypad ----------------------------------------------------- */
+  function digits() {
+    return $("dob").value.replace(/\D/g, "").slice(0, 8);
+  }
+  function showDigits(value) {
+    const parts = [value.slice(0, 2), value.slice(2, 4), value.slice(4, 8)].filter(Boolean);
+    $("dob").value = parts.join(".");
+  }
+  /* "17051990" → "1990-05-17", or null if that day does not exist. */
+  function isoDate(value) {
+    if (value.length !== 8) return null;
+    const day = Number(value.slice(0, 2));
+    const month = Number(value.slice(2, 4));
+    const year = Number(value.slice(4, 8));
+    const date = new Date(Date.UTC(year, month - 1, day));
+    const real = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1
+      && date.getUTCDate() === day && year > 1900;
+    return real ? date.toISOString().slice(0, 10) : null;
+  }
+
+  for (const key of document.querySelectorAll(".key")) {
+    key.addEventListener("click", () => {
+      const value = digits();
+      const which = key.dataset.key;
+      if (which === "back") showDigits(value.slice(0, -1));
+      else if (which === "clear") showDigits("");
+      else showDigits((value + which).slice(0, 8));
+    });
+  }
+  $("dob").addEventListener("input", () => showDigits(digits()));
+  $("dob-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const iso = isoDate(digits());
+    if (!iso) {
+      $("dob-error").textContent = t("dob_invalid");
+      $("dob").focus();
+      return;
+    }
+    $("dob-error").textContent = "";
+    state.dob = iso;
+    step("confirm");
+  });
+  $("confirm").addEventListener("click", submit);
+
+  /* -- the compartment is open ----------------------------------------------------------- */
+  function opened(label) {
+    state.label = label;
+    $("open-heading").textContent = t("open_heading", { label });
+    $("bank").setAttribute("aria-label", t("bank_label", { label }));
+    for (const cell of document.querySelectorAll(".cell")) {
+      cell.classList.toggle("open", cell.dataset.label === label);
+    }
+    step("open");
+  }
+
+  function done() {
+    state.label = null;
+    step("done");
+    setTimeout(home, 10000);
+  }
+
+  /* The door closing (the core's event) ends the pickup by itself. */
+  const events = new EventSource("/api/v1/kiosk/stream");
+  events.addEventListener("open", () => { body.dataset.stream = "ready"; });
+  events.addEventListener("closed", (event) => {
+    const data = JSON.parse(event.data);
+    if (body.dataset.step === "open" && data.compartment === state.label) done();
+  });
+  window.addEventListener("pagehide", () => events.close());
+
+  /* -- the camera -------------------------------------------------------------------------- */
+  const canvas = document.createElement("canvas");
+
+  async function startCamera() {
+    if (state.stream || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      if (!state.stream) cameraUnavailable();
+      return;
+    }
+    try {
+      state.stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
+      });
+    } catch (err) {
+      cameraUnavailable();
+      return;
+    }
+    if (body.dataset.step !== "scan") {
+      stopCamera();
+      return;
+    }
+    $("camera").srcObject = state.stream;
+    body.dataset.camera = "on";
+    state.scanning = true;
+    setTimeout(scanFrame, SCAN_EVERY_MS);
+  }
+
+  function cameraUnavailable() {
+    $("camera").hidden = true;
+    $("camera-status").textContent = t("camera_unavailable");
+    body.dataset.camera = "off";
+  }
+
+  function stopCamera() {
+    state.scanning = false;
+    if (state.stream) {
+      for (const track of state.stream.getTracks()) track.stop();
+      state.stream = null;
+      $("camera").srcObject = null;
+    }
+  }
+
+  async function scanFrame() {
+    if (!state.scanning) return;
+    const video = $("camera");
+    if (video.readyState >= 2 && video.videoWidth) {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      const frame = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+      const answer = frame ? await call("POST", "/api/v1/scan", frame) : { ok: false };
+      if (state.scanning && answer.ok && answer.data.codes.length) {
+        stopCamera();
+        state.code = answer.data.codes[0];
+        submit();
+        return;
+      }
+    }
+    if (state.scanning) setTimeout(scanFrame, SCAN_EVERY_MS);
+  }
+
+  /* -- wiring ----------------------------------------------------------------------------- */
+  for (const button of document.querySelectorAll("[data-action=restart]")) {
+    button.addEventListener("click", restart);
+  }
+  for (const button of document.querySelectorAll("[data-action=done]")) {
+    button.addEventListener("click", done);
+  }
+  idleTimer(Number(body.dataset.idle || 60), home);
+  step("scan");
+})();

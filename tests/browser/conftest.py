@@ -1,0 +1,264 @@
+"""A real controller served by uvicorn on 127.0.0.1 (port 0) and Debian's Chromium driving it.
+
+``site`` is the whole stack per test (SQLite file, simulated bank, SMS and mail stand-ins, the
+real app); ``browser`` is one headless Chromium for the session. Helpers save a screenshot of
+each screen under ``artifacts/screenshots/`` and run axe-core on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from email import message_from_string, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from PIL import Image
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from kiosk.app import create_app
+from kiosk.composition import Controller
+from kiosk.simulation import Simulation
+from locker.core import DomainEvent
+from locker.db import reading
+from locker.services import accounts, deliveries, loading
+from locker.services.lookup import compartment_by_label, delivery_by_id
+from locker.vocabulary import DocumentType, Role
+
+from ..conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STAFF = ("clerk1", "correct horse battery")
+PHONE = "+4915123456789"
+BIRTHDAY = date(1990, 5, 17)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+
+class Server(uvicorn.Server):
+    """uvicorn that says when it listens (no polling, no sleeping)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class Site:
+    base: str
+    controller: Controller
+    simulation: Simulation
+    changed: threading.Condition
+
+    @property
+    def core(self) -> Any:
+        return self.controller.running
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``condition`` holds, re-checked whenever the core or the world changes."""
+        with self.changed:
+            assert self.changed.wait_for(condition, timeout), "the expected change never came"
+
+    def announce(
+        self,
+        reference: str,
+        document_type: DocumentType = DocumentType.PASSPORT,
+        *,
+        phone: str | None = PHONE,
+        email: str | None = None,
+    ) -> str:
+        delivery = deliveries.announce(
+            self.core,
+            deliveries.Announcement(
+                reference=reference,
+                document_type=document_type,
+                name="Erika Mustermann",
+                phone=phone,
+                email=email,
+                locale="de",
+                date_of_birth=BIRTHDAY,
+            ),
+            actor="test",
+        )
+        return delivery.id
+
+    def door_open(self, label: str) -> bool:
+        """The controller has seen this door open (so a person may close it now)."""
+        with reading(self.core.engine) as session:
+            seen = compartment_by_label(session, label).door_open
+        return bool(seen and self.simulation.sim.door_open(label))
+
+    def state_of(self, delivery_id: str) -> str:
+        with reading(self.core.engine) as session:
+            return str(delivery_by_id(session, delivery_id).state)
+
+    def put_in_and_close(self, label: str) -> None:
+        self.wait_for(lambda: self.door_open(label))
+        self.simulation.sim.put_item(label)
+        self.simulation.sim.close_door(label)
+
+    def take_out_and_close(self, label: str) -> None:
+        self.wait_for(lambda: self.door_open(label))
+        self.simulation.sim.take_item(label)
+        self.simulation.sim.close_door(label)
+
+    def store(
+        self, reference: str, document_type: DocumentType = DocumentType.PASSPORT, **kw: Any
+    ) -> str:
+        """Announce, load and close: a stored delivery whose message is on its way."""
+        delivery_id = self.announce(reference, document_type, **kw)
+        label = loading.start_loading(self.core, delivery_id, actor="test")
+        self.put_in_and_close(label)
+        self.wait_for(lambda: self.state_of(delivery_id) == "stored")
+        return delivery_id
+
+    def message_to(self, to: str) -> dict[str, Any]:
+        """The latest message with a code that reached ``to`` at a stand-in."""
+        found = self.simulation.inbox.wait_for(
+            lambda entries: any(e["to"] == to and e["code"] for e in entries)
+        )
+        return [e for e in found if e["to"] == to and e["code"]][-1]
+
+    def qr_image(self, address: str) -> Image.Image:
+        """The QR code image inlined in the e-mail that reached ``address``."""
+        raw = self.message_to(address)["raw"]
+        message = message_from_string(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        for part in message.walk():
+            if part.get_content_type() == "image/png":
+                return Image.open(io.BytesIO(part.get_content()))
+        raise AssertionError("the e-mail has no QR image")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    first = make_settings(tmp_path, hardware={"backend": "simulator"})
+    simulation = Simulation(first)
+    try:
+        settings = make_settings(
+            tmp_path,
+            hardware={"backend": "simulator"},
+            notify={"poll_interval_s": 0.2},
+            **simulation.standin_settings(),
+        )
+        controller = Controller(
+            settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
+        )
+        config = uvicorn.Config(
+            create_app(settings, controller),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        server = Server(config)
+        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+        thread.start()
+        try:
+            assert server.ready.wait(30), "uvicorn did not start"
+            port = server.servers[0].sockets[0].getsockname()[1]
+            changed = threading.Condition()
+
+            def notify_all(_event: object) -> None:
+                with changed:
+                    changed.notify_all()
+
+            core = controller.running
+            core.listen(notify_all)
+            simulation.sim.world.listen(lambda _label: notify_all(DomainEvent("sim")))
+            accounts.add_user(core, STAFF[0], STAFF[1], frozenset(Role), actor="test")
+            yield Site(f"http://127.0.0.1:{port}", controller, simulation, changed)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=15)
+    finally:
+        simulation.close()
+
+
+def launch(playwright: Playwright, extra_args: list[str] | None = None) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + (extra_args or [])
+    )
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    chromium = launch(playwright)
+    yield chromium
+    chromium.close()
+
+
+class Screen:
+    """One browser tab with the checks every screen gets: CSP clean, axe clean, screenshot."""
+
+    def __init__(self, page: Page, base: str) -> None:
+        self.page = page
+        self.base = base
+        self.csp_errors: list[str] = []
+        page.on("console", self._console)
+        page.set_default_timeout(10_000)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_errors.append(message.text)
+
+    def goto(self, path: str) -> Page:
+        self.page.goto(self.base + path)
+        return self.page
+
+    def check(self, name: str) -> None:
+        """Screenshot ``name`` and assert axe-core finds no violations on the screen as shown."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        size = self.page.viewport_size or {"width": 0, "height": 0}
+        self.page.screenshot(path=SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png")
+        if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
+            self.page.evaluate(AXE.read_text())
+        violations = self.page.evaluate(
+            """async (tags) => {
+                const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+                return result.violations.map(v => ({
+                    id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
+            }""",
+            AXE_TAGS,
+        )
+        assert violations == [], f"{name}: {violations}"
+        assert self.csp_errors == [], self.csp_errors
+
+
+@pytest.fixture
+def screen(browser: Browser, site: Site) -> Iterator[Screen]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE")
+    page = context.new_page()
+    try:
+        yield Screen(page, site.base)
+    finally:
+        with contextlib.suppress(Exception):
+            context.close()
