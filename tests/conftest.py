@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'locker.db'}")
+    """A migrated database: a fresh SQLite file, or with ``PYTEST_LOCKER_DATABASE_URL`` set (for
+    example to a throwaway PostgreSQL), that database with its schema dropped and rebuilt."""
+    url = os.environ.get("PYTEST_LOCKER_DATABASE_URL") or f"sqlite:///{tmp_path / 'locker.db'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     migrate.upgrade(engine)
     yield engine
     engine.dispose()

@@ -23,7 +23,8 @@ def test_upgrade_is_idempotent(tmp_path):
     assert migrate.is_current(engine)
 
 
-def test_sqlite_connection_settings(engine):
+def test_sqlite_connection_settings(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'pragmas.db'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
