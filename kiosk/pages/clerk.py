@@ -9,7 +9,9 @@ view re-issues the session cookie, and the page signs out by itself after inacti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -54,6 +56,14 @@ def idle_seconds(request: Request) -> int:
     return min(
         settings.security.session_idle_minutes * 60, max(120, 3 * settings.kiosk.inactivity_s)
     )
+
+
+def local(request: Request, moment: datetime | None) -> str:
+    """``moment`` as the locker's local time, for people."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(core(request).settings.locker.timezone)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _home(request: Request) -> RedirectResponse:
@@ -136,7 +146,7 @@ def retrieval_page(request: Request) -> Response:
                 "document_type": str(d.document_type),
                 "state": str(d.state),
                 "compartment": d.compartment,
-                "since": d.expired_at or d.cancelled_at,
+                "since": local(request, d.expired_at or d.cancelled_at),
             }
             for d in rows
         ]
@@ -173,7 +183,7 @@ def audit_page(request: Request) -> Response:
         ).all()
         events = [
             {
-                "at": e.at,
+                "at": local(request, e.at),
                 "kind": e.kind,
                 "actor": e.actor,
                 "compartment": e.compartment or "",

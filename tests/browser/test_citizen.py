@@ -60,3 +60,84 @@ def test_citizen_types_the_code_and_birthday_and_collects(site: Site, screen: Sc
     site.wait_for(lambda: site.state_of(delivery_id) == "collected")
     expect(page.get_by_text(code)).to_have_count(0)
     screen.check("pickup-done")
+
+
+def show_error(page: Page, code: str) -> str:
+    type_code(page, code)
+    expect(page.get_by_role("heading", name="Das hat nicht geklappt")).to_be_focused()
+    return page.locator("#error-text").inner_text()
+
+
+def test_wrong_codes_say_so_and_then_lock_the_kiosk(site: Site, screen: Screen) -> None:
+    page = screen.goto("/pickup")
+    expect(page.locator("body")).to_have_attribute("data-stream", "ready")
+    max_failures = site.core.settings.security.kiosk_max_failures
+    for attempt in range(max_failures - 1):
+        text = show_error(page, f"AAAAA-AAAA{attempt}")
+        assert text.startswith("Dieser Code ist hier nicht gültig.")
+        if attempt == 0:
+            screen.check("error-wrong-code")
+        page.get_by_role("button", name="Noch einmal versuchen").click()
+        expect(page.get_by_label("Oder tippen Sie Ihren Abholcode ein")).to_have_value("")
+    text = show_error(page, "AAAAA-BBBBB")
+    lockout_min = site.core.settings.security.kiosk_lockout_base_s // 60
+    assert re.fullmatch(
+        r"Zu viele falsche Versuche\. Bitte versuchen Sie es in (\d+) Minuten? wieder\.", text
+    ), text
+    assert str(lockout_min) in text
+    screen.check("error-locked")
+
+
+def test_expired_code_says_what_to_do(site: Site, screen: Screen) -> None:
+    site.store("P-2001", DocumentType.OTHER)
+    code = site.message_to(PHONE)["code"]
+    site.simulation.advance_clock((site.core.settings.policy.pickup_days + 1) * 86_400)
+    assert site.controller.housekeeper is not None
+    site.controller.housekeeper.run_now()
+    page = screen.goto("/pickup")
+    text = show_error(page, code)
+    assert "Abholfrist" in text
+    assert "Bürgerbüro" in text
+    screen.check("error-expired")
+
+
+def test_english_and_a_small_screen(site: Site, screen: Screen) -> None:
+    page = screen.page
+    page.set_viewport_size({"width": 800, "height": 480})
+    screen.goto("/")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name="Collect your document")).to_be_visible()
+    screen.check("welcome-en")
+    page.get_by_role("link", name="Start").click()
+    expect(page.get_by_role("heading", name="Show your code")).to_be_visible()
+    screen.check("pickup-scan-en")
+    field = page.get_by_label("Or type your pickup code")
+    field.press("Enter")
+    expect(page.get_by_text("Please type your pickup code first.")).to_be_visible()
+    field.fill("LOCKER1:another-bank:K7M4QX9T2B")
+    field.press("Enter")
+    expect(page.locator("#error-text")).to_have_text(
+        "This code belongs to another locker. Please go to the locker named in your message."
+    )
+    screen.check("error-wrong-locker-en")
+
+
+def test_inactivity_warns_then_returns_to_the_start(site: Site, screen: Screen) -> None:
+    page = screen.page
+    page.clock.install()
+    screen.goto("/pickup?lang=en")
+    page.get_by_label("Or type your pickup code").fill("K7M4Q")
+    idle = site.core.settings.kiosk.inactivity_s
+    page.clock.run_for((idle - 5) * 1000)
+    dialog = page.get_by_role("dialog", name="Are you still there?")
+    expect(dialog).to_be_visible()
+    expect(page.get_by_role("button", name="I need more time")).to_be_focused()
+    screen.check("idle-warning")
+    page.get_by_role("button", name="I need more time").click()
+    expect(dialog).to_be_hidden()
+    page.clock.run_for((idle - 5) * 1000)
+    expect(dialog).to_be_visible()
+    page.clock.run_for(6000)
+    expect(page).to_have_url(site.base + "/")
+    expect(page.get_by_role("heading", name="Dokument abholen")).to_be_visible()
