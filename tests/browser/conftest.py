@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from kiosk.app import create_app
 from kiosk.composition import Controller
+from kiosk.pages.serving import ThreadedServer
 from kiosk.simulation import Simulation
 from locker.core import DomainEvent
 from locker.db import reading
@@ -50,18 +50,6 @@ STAFF = ("clerk1", "correct horse battery")
 PHONE = "+4915123456789"
 BIRTHDAY = date(1990, 5, 17)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-
-
-class Server(uvicorn.Server):
-    """uvicorn that says when it listens (no polling, no sleeping)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: Any = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
 
 
 @dataclass
@@ -165,20 +153,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         controller = Controller(
             settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
         )
-        config = uvicorn.Config(
-            create_app(settings, controller),
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = Server(config)
-        thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        thread.start()
+        server = ThreadedServer(create_app(settings, controller))
+        base = server.start()
         try:
-            assert server.ready.wait(30), "uvicorn did not start"
-            port = server.servers[0].sockets[0].getsockname()[1]
             changed = threading.Condition()
 
             def notify_all(_event: object) -> None:
@@ -189,10 +166,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
             core.listen(notify_all)
             simulation.sim.world.listen(lambda _label: notify_all(DomainEvent("sim")))
             accounts.add_user(core, STAFF[0], STAFF[1], frozenset(Role), actor="test")
-            yield Site(f"http://127.0.0.1:{port}", controller, simulation, changed)
+            yield Site(base, controller, simulation, changed)
         finally:
-            server.should_exit = True
-            thread.join(timeout=15)
+            server.stop()
     finally:
         simulation.close()
 
