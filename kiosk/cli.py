@@ -170,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     """Command groups that live with their adapters (hardware, simulator, kiosk)."""
     found = []
-    for module in ("hardware.cli", "simulator.cli", "kiosk.commands", "simulator.scenario_cli"):
+    for module in (
+        "hardware.cli",
+        "simulator.cli",
+        "kiosk.commands",
+        "simulator.scenario_cli",
+        "simulator.world_server",
+    ):
         try:
             imported = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as err:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sim = subparsers.choices.get("sim") or subparsers.add_parser("sim", help="simulated hardware")
-    commands = _subcommands(sim)
-    run = commands.add_parser("run", help="run a simulated period and report what happened")
+    run = sim_commands(subparsers).add_parser(
+        "run", help="run a simulated period and report what happened"
+    )
     run.add_argument("scenario", help="week, day, quiet-week, or a TOML file")
     run.add_argument("--chart", type=Path, help="occupancy chart PNG (default: SCENARIO.png)")
     run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
@@ -26,10 +26,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.set_defaults(func=cmd_run)
 
 
-def _subcommands(
-    parser: argparse.ArgumentParser,
+def sim_commands(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """The sub-command group of ``locker sim`` (made by simulator.cli, or here if absent)."""
+    parser = subparsers.choices.get("sim") or subparsers.add_parser(
+        "sim", help="simulated hardware"
+    )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
