@@ -25,6 +25,9 @@ from locker.vocabulary import Role
 router = APIRouter(prefix="/api/v1", tags=["screens"])
 Staff = Annotated[Principal, Depends(need(Role.CLERK, Role.TECHNICIAN, Role.ADMIN, any_key=True))]
 HEARTBEAT_S = 15.0
+LIFETIME_S = 55.0
+"""A stream ends by itself after this long and the browser reconnects at once (``retry``):
+a server that is stopping waits for open responses, and a kiosk never closes its own."""
 CLOSING = {"door_closed", "compartment_closed", "delivery_collected", "delivery_returned"}
 Pick = Callable[[DomainEvent], tuple[str, dict[str, Any]] | None]
 
@@ -62,11 +65,12 @@ async def event_lines(request: Request, pick: Pick) -> AsyncIterator[str]:
             loop.call_soon_threadsafe(put, picked)
 
     stop = core(request).listen(listener)
+    ends = loop.time() + LIFETIME_S
     try:
-        yield "retry: 2000\n: connected\n\n"
-        while True:
+        yield "retry: 500\n: connected\n\n"
+        while (left := ends - loop.time()) > 0:
             try:
-                kind, data = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                kind, data = await asyncio.wait_for(queue.get(), min(HEARTBEAT_S, left))
             except TimeoutError:
                 if await request.is_disconnected():
                     return

@@ -74,13 +74,33 @@
   function on(kind, handler) {
     (handlers[kind] = handlers[kind] || []).push(handler);
   }
+  function dispatch(kind, data) {
+    for (const handler of handlers[kind] || []) handler(data);
+  }
+  /* What may have happened while the stream was reconnecting: ask for each delivery awaited. */
+  const awaited = {};
+  function watchFor(deliveryId, state) {
+    awaited[deliveryId] = state;
+  }
+  async function resync() {
+    for (const [deliveryId, state] of Object.entries(awaited)) {
+      const answer = await call("GET", "/api/v1/deliveries/" + deliveryId);
+      if (answer.ok && answer.data.state === state && awaited[deliveryId] === state) {
+        dispatch("delivery_" + state, { delivery_id: deliveryId, compartment: answer.data.compartment });
+      }
+    }
+  }
+  on("delivery_stored", (data) => { delete awaited[data.delivery_id]; });
+  on("delivery_returned", (data) => { delete awaited[data.delivery_id]; });
   const events = new EventSource("/api/v1/stream");
-  events.addEventListener("open", () => { body.dataset.stream = "ready"; });
+  let connected = false;
+  events.addEventListener("open", () => {
+    if (connected) resync();
+    connected = true;
+    body.dataset.stream = "ready";
+  });
   for (const kind of ["delivery_stored", "delivery_returned", "alarm"]) {
-    events.addEventListener(kind, (event) => {
-      const data = JSON.parse(event.data);
-      for (const handler of handlers[kind] || []) handler(data);
-    });
+    events.addEventListener(kind, (event) => dispatch(kind, JSON.parse(event.data)));
   }
   window.addEventListener("pagehide", () => events.close());
 
@@ -99,6 +119,7 @@
       }
       const label = answer.data.compartment;
       pending[delivery.id] = { reference: delivery.reference, label };
+      watchFor(delivery.id, "stored");
       body.dataset.loading = label;
       say(message, t("loading_open", { label, reference: delivery.reference }));
       newForm.hidden = true;
@@ -171,6 +192,7 @@
       }
       const reference = button.dataset.reference;
       taking[button.dataset.retrieve] = { reference, button };
+      watchFor(button.dataset.retrieve, "returned");
       button.disabled = true;
       say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
     });

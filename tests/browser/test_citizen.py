@@ -27,7 +27,11 @@ def type_code(page: Page, code: str) -> None:
     field.press("Enter")
 
 
-def test_citizen_types_the_code_and_birthday_and_collects(site: Site, screen: Screen) -> None:
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (800, 480)])
+def test_citizen_types_the_code_and_birthday_and_collects(
+    site: Site, screen: Screen, width: int, height: int
+) -> None:
+    screen.page.set_viewport_size({"width": width, "height": height})
     delivery_id = site.store("P-1001", DocumentType.ID_CARD)
     code = site.message_to(PHONE)["code"]
     page = screen.goto("/")
