@@ -167,24 +167,31 @@ def _state(core: Core, delivery_id: str) -> str:
         return str(delivery_by_id(session, delivery_id).state)
 
 
+def watch_the_wire(core: Core, simulation: Simulation, watch: Watch) -> list[float]:
+    """Set the GPIO compartments aside (their unlock is no frame on the wire) and return the
+    list that collects when each unlock frame is fully on the simulated wire."""
+    layout = simulation.sim.layout
+    serial = {c.label for c in layout.compartments if isinstance(c.place, SerialPlace)}
+    for spec in core.bank.compartments():
+        if spec.label not in serial:
+            technician.set_out_of_service(core, spec.label, True, reason="bench", actor="bench")
+    on_wire: list[float] = []
+
+    def observe(frame: bytes, when: float) -> None:
+        if frame[2] == cu16.Command.UNLOCK:
+            on_wire.append(when)
+            watch.poke()
+
+    for bus in simulation.sim.buses.values():
+        bus.observers.append(observe)
+    return on_wire
+
+
 def bench_pickup(samples: int) -> dict[str, Any]:
     with served() as (base, controller, simulation):
         core = controller.running
         watch = Watch(core, simulation)
-        layout = simulation.sim.layout
-        serial = {c.label for c in layout.compartments if isinstance(c.place, SerialPlace)}
-        for spec in core.bank.compartments():
-            if spec.label not in serial:
-                technician.set_out_of_service(core, spec.label, True, reason="bench", actor="bench")
-        on_wire: list[float] = []
-
-        def observe(frame: bytes, when: float) -> None:
-            if frame[2] == cu16.Command.UNLOCK:
-                on_wire.append(when)
-                watch.poke()
-
-        for bus in simulation.sim.buses.values():
-            bus.observers.append(observe)
+        on_wire = watch_the_wire(core, simulation, watch)
         total: list[float] = []
         scans: list[float] = []
         pickups: list[float] = []

@@ -28,7 +28,13 @@ HEARTBEAT_S = 15.0
 LIFETIME_S = 55.0
 """A stream ends by itself after this long and the browser reconnects at once (``retry``):
 a server that is stopping waits for open responses, and a kiosk never closes its own."""
-CLOSING = {"door_closed", "compartment_closed", "delivery_collected", "delivery_returned"}
+CLOSING = {
+    "door_closed",
+    "compartment_closed",
+    "delivery_stored",
+    "delivery_collected",
+    "delivery_returned",
+}
 Pick = Callable[[DomainEvent], tuple[str, dict[str, Any]] | None]
 
 

@@ -101,6 +101,12 @@ class Site:
         with reading(self.core.engine) as session:
             return str(delivery_by_id(session, delivery_id).state)
 
+    def compartment_of(self, delivery_id: str) -> str:
+        with reading(self.core.engine) as session:
+            label = delivery_by_id(session, delivery_id).compartment
+        assert label is not None
+        return label
+
     def put_in_and_close(self, label: str) -> None:
         self.wait_for(lambda: self.door_open(label))
         self.simulation.sim.put_item(label)

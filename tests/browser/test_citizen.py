@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from hardware.layout import SerialPlace
+from kiosk import i18n
 from locker.vocabulary import DocumentType
 
 from .conftest import PHONE, Screen, Site
@@ -145,3 +151,59 @@ def test_inactivity_warns_then_returns_to_the_start(site: Site, screen: Screen) 
     page.clock.run_for(6000)
     expect(page).to_have_url(site.base + "/")
     expect(page.get_by_role("heading", name="Dokument abholen")).to_be_visible()
+
+
+def test_hardware_fault_says_whom_to_ask_and_that_the_code_stays_valid(
+    site: Site, screen: Screen
+) -> None:
+    delivery_id = site.store("P-4001", DocumentType.OTHER)
+    code = site.message_to(PHONE)["code"]
+    label = site.compartment_of(delivery_id)
+    place = next(c.place for c in site.simulation.sim.layout.compartments if c.label == label)
+    assert isinstance(place, SerialPlace)
+    site.simulation.set_fault("board_offline", f"{place.bus}:{place.board}", True)
+    site.wait_for(lambda: not site.core.bank.read(label).online)
+    page = screen.goto("/pickup")
+    text = show_error(page, code)
+    assert "Mitarbeitenden des Bürgerbüros" in text
+    assert text.endswith("Ihr Code bleibt gültig.")
+    screen.check("error-hardware")
+    assert site.state_of(delivery_id) == "stored"
+
+
+@pytest.fixture
+def right_to_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """One more catalog, right to left, beside the shipped ones: adding a language is a file."""
+    folder = tmp_path / "i18n"
+    folder.mkdir()
+    for shipped in i18n.HERE.glob("*.json"):
+        shutil.copy(shipped, folder)
+    (folder / "he.json").write_text(
+        json.dumps({"_name": "עברית", "_dir": "rtl", "start": "התחלה"}), encoding="utf-8"
+    )
+    monkeypatch.setattr(i18n, "HERE", folder)
+    i18n.languages.cache_clear()
+    i18n.catalog.cache_clear()
+    yield "he"
+    monkeypatch.undo()
+    i18n.languages.cache_clear()
+    i18n.catalog.cache_clear()
+
+
+def test_a_right_to_left_catalog_mirrors_the_screen(
+    site: Site, screen: Screen, right_to_left: str
+) -> None:
+    page = screen.goto("/")
+    page.get_by_role("link", name="עברית").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("html")).to_have_attribute("lang", right_to_left)
+    start = page.get_by_role("link", name="התחלה")
+    expect(start).to_be_visible()
+    screen.check("welcome-rtl")
+    start.click()
+    expect(page.locator("body")).to_have_attribute("data-step", "scan")
+    field = page.locator("#code").bounding_box()
+    camera = page.locator("#camera-status").bounding_box()
+    assert field is not None and camera is not None
+    assert field["x"] < camera["x"], "the first column sits on the right in RTL"
+    screen.check("pickup-scan-rtl")

@@ -131,3 +131,19 @@ def test_staff_screens(site: Site, screen: Screen) -> None:
     expect(page.get_by_role("heading", name="Staff sign-in")).to_be_visible()
     page.goto(site.base + "/clerk/audit")
     expect(page.get_by_role("heading", name="Anmeldung für Mitarbeitende")).to_be_visible()
+
+
+def test_idle_staff_screen_warns_then_signs_out(site: Site, screen: Screen) -> None:
+    screen.page.clock.install()
+    page = sign_in(screen)
+    expect(page.get_by_role("heading", name="Load documents")).to_be_visible()
+    idle = int(page.locator("body").get_attribute("data-idle") or 0)
+    assert 0 < idle <= site.core.settings.security.session_idle_minutes * 60
+    page.clock.run_for((idle - 5) * 1000)
+    expect(page.get_by_role("dialog", name="Are you still there?")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"You will be signed out in \d+ seconds\."))).to_be_visible()
+    screen.check("clerk-idle-warning")
+    page.clock.run_for(6000)
+    expect(page.get_by_role("heading", name="Staff sign-in")).to_be_visible()
+    page.goto(site.base + "/clerk/load")
+    expect(page.get_by_role("heading", name="Anmeldung für Mitarbeitende")).to_be_visible()
