@@ -176,6 +176,7 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction[argparse.Argument
         "kiosk.commands",
         "simulator.scenario_cli",
         "simulator.world_server",
+        "kiosk.bench",
     ):
         try:
             imported = __import__(module, fromlist=["register"])

@@ -1,10 +1,17 @@
-"""``/sim``: the simulated world's controls (only mounted when running on the simulator)."""
+"""``/sim``: the simulated world's controls (only mounted when running on the simulator).
+
+``GET /sim`` is the developer's page (``templates/sim.html``, ``static/sim.js``): the bank
+drawn live from ``/sim/state``, the inbox from ``/sim/messages``, and a button for every verb.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from kiosk.api.deps import controller
@@ -12,6 +19,7 @@ from kiosk.simulation import Simulation
 from locker.errors import InvalidInput
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 FaultKind = Literal[
     "jam",
@@ -55,6 +63,12 @@ def _label(sim: Simulation, label: str) -> str:
     if label not in sim.sim.world.labels:
         raise InvalidInput("label", f"There is no compartment {label!r} in the simulated bank.")
     return label
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+def page(request: Request, sim: Sim) -> HTMLResponse:
+    """The simulator's control page."""
+    return TEMPLATES.TemplateResponse(request, "sim.html", {"state": sim.state()})
 
 
 @router.get("/state")

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from hardware.bank import CompositeBank, build_bank
 from hardware.layout import load_layout
 from locker.clock import OffsetClock
 from locker.config import Settings
-from simulator.inbox import Inbox
+from simulator.inbox import Entry, Inbox
 from simulator.sim import Simulator, load_demo_layout
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
@@ -29,6 +30,18 @@ from simulator.twilio_standin import TwilioStandin
 log = logging.getLogger(__name__)
 STATE_FILE = "simulator.json"
 MESSAGE_FAULTS = {"sms_down", "smtp_down"}
+
+
+class _SavedInbox(Inbox):
+    """The inbox, saved before a stand-in answers (the sender then counts it as sent)."""
+
+    on_change: Callable[[], None] | None = None
+
+    def _add(self, entry: Entry) -> Entry:
+        added = super()._add(entry)
+        if self.on_change is not None:
+            self.on_change()
+        return added
 
 
 class Simulation:
@@ -53,6 +66,7 @@ class Simulation:
         self.smtp: SmtpStandin | None = None
         self._stop = threading.Event()
         self._dirty = threading.Event()
+        self._save_lock = threading.Lock()
         self._saver: threading.Thread | None = None
         try:
             self.bank = build_bank(self.sim.controller_layout(), self.sim.pin_factory, start=False)
@@ -61,7 +75,7 @@ class Simulation:
             self.bank.start()
             if not self.bank.wait_settled(settle_timeout_s):
                 raise TimeoutError("the simulated bank did not answer in time")
-            self.inbox = Inbox.from_list(saved.get("inbox", []))
+            self.inbox = _SavedInbox(saved.get("inbox", []))
             self.twilio = TwilioStandin(self.inbox).start()
             self.smtp = SmtpStandin(self.inbox).start()
             self.clock = OffsetClock(timedelta(seconds=float(saved.get("clock_offset_s", 0))))
@@ -72,7 +86,10 @@ class Simulation:
             self.close()
             raise
         if self.state_path is not None:
-            self.sim.world.listen(lambda _label: self._dirty.set())
+            # Saved at once, in the thread that made the change, before the controller can act
+            # on it: a SIGKILL at any moment finds the world no older than the database.
+            self.sim.world.watch(self.changed)
+            self.inbox.on_change = self.changed
             self._saver = threading.Thread(target=self._save_loop, name="sim-saver", daemon=True)
             self._saver.start()
 
@@ -89,9 +106,9 @@ class Simulation:
         if kind in MESSAGE_FAULTS:
             self._apply_message_fault(kind, on)
             self.message_faults[kind] = on
+            self.changed()
         else:
             self.sim.set_fault(kind, target, on)
-        self._dirty.set()
 
     def _apply_message_fault(self, kind: str, on: bool) -> None:
         standin = self.twilio if kind == "sms_down" else self.smtp
@@ -100,7 +117,7 @@ class Simulation:
 
     def advance_clock(self, seconds: float) -> None:
         self.clock.advance(seconds)
-        self._dirty.set()
+        self.changed()
 
     def state(self) -> dict[str, Any]:
         state = self.sim.state()
@@ -109,8 +126,13 @@ class Simulation:
         return state
 
     def changed(self) -> None:
-        """Something outside the world changed (a message arrived): save soon."""
-        self._dirty.set()
+        """Something changed (the world, a message, a fault, the clock): save now."""
+        if self.state_path is None:
+            return
+        try:
+            self.save()
+        except OSError:
+            log.exception("could not save the simulator state")
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -128,18 +150,19 @@ class Simulation:
     def save(self) -> None:
         if self.state_path is None:
             return
-        data = {
-            "world": self.sim.to_dict(),
-            "inbox": self.inbox.to_list(),
-            "clock_offset_s": self.clock.offset.total_seconds(),
-            "message_faults": self.message_faults,
-        }
-        temporary = self.state_path.with_suffix(".tmp")
-        with temporary.open("w") as handle:
-            json.dump(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.state_path)
+        with self._save_lock:  # the snapshot too: a later one is never overwritten by an older
+            data = {
+                "world": self.sim.to_dict(),
+                "inbox": self.inbox.to_list(),
+                "clock_offset_s": self.clock.offset.total_seconds(),
+                "message_faults": self.message_faults,
+            }
+            temporary = self.state_path.with_suffix(".tmp")
+            with temporary.open("w") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.state_path)
 
     def _save_loop(self) -> None:
         seen = -1

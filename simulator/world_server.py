@@ -38,6 +38,23 @@ MESSAGE_FAULTS = ("sms_down", "smtp_down")
 _COMPARTMENT = re.compile(r"^/sim/compartments/([A-Za-z0-9_-]{1,16})/(close|force|item|open)$")
 
 
+def board_layout_toml(port: str, sizes: list[str], *, poll_ms: int = 50) -> str:
+    """A layout file for one CU16 board at ``port`` (19200 baud), compartments ``A01``… sized
+    by ``sizes`` — for a world and a controller in two processes to share."""
+    lines = [
+        '[bank]\nname = "virtual"\nlock_fault_after_s = 3\n',
+        f'[[bus]]\nname = "rs485"\nport = "{port}"\nprotocol = "cu16"\nbaud = 19200',
+        f"timeout_ms = 200\nretries = 2\npoll_ms = {poll_ms}\noffline_poll_ms = 200\n",
+        "[[bus.board]]\naddress = 0\nchannels = 16\n",
+    ]
+    for channel, size in enumerate(sizes):
+        lines.append(
+            f'[[compartment]]\nlabel = "A{channel + 1:02d}"\nsize = "{size}"\n'
+            f'row = {channel % 4 + 1}\nbus = "rs485"\nboard = 0\nchannel = {channel}\n'
+        )
+    return "\n".join(lines)
+
+
 class ControlError(ValueError):
     """A request the world cannot carry out (answered 422)."""
 

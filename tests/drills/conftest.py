@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import requests
 
+from simulator.world_server import board_layout_toml
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCKER = Path(sys.executable).with_name("locker")
 PHONE = "+4915123450000"
@@ -50,24 +52,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def layout_toml(port: str) -> str:
-    lines = [
-        '[bank]\nname = "drill"\nlock_fault_after_s = 3\n',
-        "[[bus]]",
-        'name = "rs485"',
-        f'port = "{port}"',
-        'protocol = "cu16"\nbaud = 19200\ntimeout_ms = 200\nretries = 2\npoll_ms = 50',
-        "offline_poll_ms = 200\n",
-        "[[bus.board]]\naddress = 0\nchannels = 16\n",
-    ]
-    for channel, size in enumerate(SIZES):
-        lines.append(
-            f'[[compartment]]\nlabel = "A{channel + 1:02d}"\nsize = "{size}"\nrow = {channel % 4 + 1}'
-            f'\nbus = "rs485"\nboard = 0\nchannel = {channel}\n'
-        )
-    return "\n".join(lines)
 
 
 def toml_of(sections: dict[str, dict[str, Any]]) -> str:
@@ -101,7 +85,7 @@ class World:
 
     def __init__(self, where: Path) -> None:
         self.where = where
-        (where / "layout.toml").write_text(layout_toml(str(where / "links" / "rs485")))
+        (where / "layout.toml").write_text(board_layout_toml(str(where / "links" / "rs485"), SIZES))
         ready = where / "ready.json"
         self.log = (where / "world.log").open("w")
         self.process = subprocess.Popen(

@@ -1,0 +1,181 @@
+"""``locker demo`` as a newcomer uses it: a document loaded and collected with the ``/sim`` page
+in Chromium (keyboard only, axe-core clean, no CSP errors), then SIGKILL and a restart that
+finds the world and the deliveries as they were."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from .conftest import ROOT, Http, free_port, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+LOCKER = Path(sys.executable).with_name("locker")
+
+
+class Demo:
+    def __init__(self, where: Path) -> None:
+        self.where = where
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.http = Http(self.base, {"Authorization": "Bearer demo-key"})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = (self.where / "demo.log").open("a")
+        self.process = subprocess.Popen(
+            [str(LOCKER), "demo", "--port", str(self.port), "--data-dir", str(self.where)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        log.close()
+        wait_until(self._up, 30, "the demo's start")
+
+    def _up(self) -> bool:
+        assert self.process is not None
+        assert self.process.poll() is None, (self.where / "demo.log").read_text()
+        try:
+            return self.http.get("/healthz").status_code == 200
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.http.close()
+
+    def json(self, path: str) -> Any:
+        answer = self.http.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def sim(self, label: str) -> dict[str, Any]:
+        return next(c for c in self.json("/sim/state")["compartments"] if c["label"] == label)
+
+    def delivery_state(self, delivery_id: str) -> str:
+        return str(self.json(f"/api/v1/deliveries/{delivery_id}")["state"])
+
+    def controller_sees_open(self, label: str) -> bool:
+        rows = self.json("/api/v1/compartments")
+        return next(c for c in rows if c["label"] == label)["door"] == "open"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    running = Demo(tmp_path)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def press(page: Page, name: str) -> None:
+    """Reach a button by keyboard (focus, then Enter), as someone without a mouse does."""
+    button = page.get_by_role("button", name=name, exact=True)
+    button.focus()
+    page.keyboard.press("Enter")
+
+
+def axe_clean(page: Page) -> None:
+    page.evaluate(AXE.read_text())
+    violations = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
+        }""",
+        AXE_TAGS,
+    )
+    assert violations == []
+
+
+def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
+    announced = demo.http.post(
+        "/api/v1/deliveries",
+        {
+            "reference": "DEMO-1",
+            "document_type": "id_card",
+            "recipient": {
+                "name": "Erika",
+                "phone": "+4915199990000",
+                "date_of_birth": "1990-05-17",
+            },
+        },
+    )
+    assert announced.status_code == 201, announced.text
+    delivery_id = announced.json()["id"]
+    label = demo.http.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
+    wait_until(lambda: demo.controller_sees_open(label))
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            csp: list[str] = []
+            page.on("console", lambda m: csp.append(m.text) if "Content Security" in m.text else 0)
+            page.set_default_timeout(10_000)
+            page.goto(demo.base + "/sim")
+            card = page.locator(f'li.compartment[data-label="{label}"]')
+            card.locator(".door", has_text="open").wait_for()
+            axe_clean(page)
+            press(page, f"Put in {label}")
+            card.locator(".item", has_text="inside").wait_for()
+            press(page, f"Close door {label}")
+            wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+            code = page.locator("#inbox .code strong").first.inner_text()
+            picked = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
+            assert picked.status_code == 200, picked.text
+            card.locator(".door", has_text="open").wait_for()
+            wait_until(lambda: demo.controller_sees_open(label))
+            press(page, f"Take out {label}")
+            card.locator(".item", has_text="none").wait_for()
+            press(page, f"Close door {label}")
+            wait_until(lambda: demo.delivery_state(delivery_id) == "collected")
+
+            press(page, "Force A01")
+            page.locator("#active-faults li", has_text="A01: forced").wait_for()
+            page.select_option("#fault-kind", "sms_down")
+            press(page, "Inject")
+            page.locator("#active-faults li", has_text="sms_down").wait_for()
+            press(page, "+1 day")
+            page.locator("#status", has_text="Clock now").wait_for()
+            axe_clean(page)
+            assert csp == []
+        finally:
+            browser.close()
+
+    wait_until(lambda: "sms_down" in demo.json("/sim/state")["message_faults"])
+    demo.kill()
+    demo.start()
+    assert demo.delivery_state(delivery_id) == "collected"
+    forced = demo.sim("A01")
+    assert forced["door"] == "open"
+    assert "forced" in forced["faults"]
+    assert demo.sim(label)["door"] == "closed"
+    assert not demo.sim(label)["item"]
+    assert "sms_down" in demo.json("/sim/state")["message_faults"]
+    messages = demo.json("/sim/messages")
+    assert [m["code"] for m in messages if m["code"]] == [code]
+    refused = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
+    assert refused.status_code == 404
