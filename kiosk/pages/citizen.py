@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from kiosk.api.deps import core
 from kiosk.pages.render import page
+from locker import codes
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,4 +70,12 @@ def welcome(request: Request) -> Response:
 @router.get("/pickup")
 def pickup(request: Request) -> Response:
     columns = bank_picture(core(request).bank.compartments())
-    return page(request, "pickup.html", columns=columns, **_context(request))
+    return page(
+        request,
+        "pickup.html",
+        columns=columns,
+        alphabet=codes.ALPHABET,
+        group=codes.GROUP,
+        length=codes.CODE_LENGTH,
+        **_context(request),
+    )

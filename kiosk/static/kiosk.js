@@ -111,15 +111,52 @@
     return real ? date.toISOString().slice(0, 10) : null;
   }
 
-  for (const key of document.querySelectorAll(".key")) {
-    key.addEventListener("click", () => {
-      const value = digits();
-      const which = key.dataset.key;
-      if (which === "back") showDigits(value.slice(0, -1));
-      else if (which === "clear") showDigits("");
-      else showDigits((value + which).slice(0, 8));
-    });
+  /* On-screen keys type into their field without taking the focus from it (a USB scanner
+     keeps typing into the field), `back` and `clear` included. */
+  function keys(container, apply) {
+    for (const key of container.querySelectorAll("[data-key]")) {
+      key.addEventListener("pointerdown", (event) => event.preventDefault());
+      key.addEventListener("click", () => apply(key.dataset.key));
+    }
   }
+
+  keys($("dob-keys"), (which) => {
+    const value = digits();
+    if (which === "back") showDigits(value.slice(0, -1));
+    else if (which === "clear") showDigits("");
+    else showDigits((value + which).slice(0, 8));
+  });
+
+  const codeField = $("code");
+  keys($("code-keys"), (which) => {
+    const group = Number(codeField.dataset.group);
+    const length = Number(codeField.dataset.length);
+    let value = codeField.value.toUpperCase();
+    const bare = value.replace(/[^0-9A-Z]/g, "");
+    if (which === "back") value = value.slice(0, -1).replace(/-$/, "");
+    else if (which === "clear") value = "";
+    else if (bare.length < length) {
+      if (bare.length === group && !value.includes("-")) value += "-";
+      value += which;
+    }
+    codeField.value = value;
+    $("code-error").textContent = "";
+  });
+
+  /* A scanner types wherever the focus is: on the code step, keys typed outside a field go
+     into the code field. */
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    const inField = target instanceof HTMLInputElement;
+    if (body.dataset.step !== "scan" || inField || event.ctrlKey || event.altKey || event.metaKey) {
+      return;
+    }
+    if (event.key.length === 1 && event.key !== " ") {
+      event.preventDefault();
+      codeField.focus();
+      codeField.value += event.key;
+    }
+  });
   $("dob").addEventListener("input", () => showDigits(digits()));
   $("dob-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -50,7 +50,14 @@ def test_citizen_shows_the_qr_code_to_the_camera(
         context = chromium.new_context(viewport={"width": 1280, "height": 800})
         context.grant_permissions(["camera"], origin=site.base)
         screen = Screen(context.new_page(), site.base)
-        page = screen.goto("/pickup")
+        page = screen.page
+        # hold the frames back until the preview is on the screenshot, then let them through
+        page.route("**/api/v1/scan", lambda route: route.fulfill(json={"codes": []}))
+        screen.goto("/pickup")
+        expect(page.locator("body")).to_have_attribute("data-camera", "on")
+        page.wait_for_function("() => document.getElementById('camera').currentTime > 0.3")
+        screen.check("pickup-camera")
+        page.unroute("**/api/v1/scan")
         heading = page.get_by_role("heading", name=re.compile(r"Fach [A-Z]\d\d ist offen"))
         expect(heading).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-camera", "on")
