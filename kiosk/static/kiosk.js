@@ -7,6 +7,7 @@
   const body = document.body;
   const $ = (id) => document.getElementById(id);
   const SCAN_EVERY_MS = 300;
+  const codeField = $("code");
   const state = { code: "", dob: null, label: null, scanning: false, stream: null };
 
   /* -- steps ------------------------------------------------------------------------- */
@@ -61,6 +62,14 @@
     }
   }
 
+  /* A typed code of the right form (as the server reads it: any case, separators and the
+     look-alikes O, I, L allowed), or a QR payload; anything else is explained at once. */
+  function plausible(typed) {
+    if (/^LOCKER1:/i.test(typed)) return true;
+    const bare = typed.toUpperCase().replace(/[\s\-_.·/]+/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+    return bare.length === Number(codeField.dataset.length) && /^[0-9A-HJKMNP-TV-Z]+$/.test(bare);
+  }
+
   async function submit() {
     $("busy").textContent = t("checking");
     const request = { code: state.code };
@@ -84,6 +93,11 @@
     const typed = $("code").value.trim();
     if (!typed) {
       $("code-error").textContent = t("code_empty");
+      return;
+    }
+    if (!plausible(typed)) {
+      $("code-error").textContent = t("code_format");
+      codeField.focus();
       return;
     }
     $("code-error").textContent = "";
@@ -127,7 +141,6 @@
     else showDigits((value + which).slice(0, 8));
   });
 
-  const codeField = $("code");
   keys($("code-keys"), (which) => {
     const group = Number(codeField.dataset.group);
     const length = Number(codeField.dataset.length);

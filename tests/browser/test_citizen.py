@@ -136,6 +136,12 @@ def test_english_and_a_small_screen(site: Site, screen: Screen) -> None:
     field = page.get_by_label("Or type your pickup code")
     field.press("Enter")
     expect(page.get_by_text("Please type your pickup code first.")).to_be_visible()
+    field.fill("K7M4Q-X9T2")
+    field.press("Enter")
+    expect(page.get_by_role("alert")).to_have_text(
+        "A pickup code has 10 letters and digits, for example K7M4Q-X9T2B."
+    )
+    expect(field).to_be_focused()
     field.fill("LOCKER1:another-bank:K7M4QX9T2B")
     field.press("Enter")
     expect(page.locator("#error-text")).to_have_text(
