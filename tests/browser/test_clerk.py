@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from locker.vocabulary import DocumentType
+from locker.services import accounts
+from locker.vocabulary import DocumentType, Role
 
 from .conftest import PHONE, STAFF, Screen, Site
 
@@ -147,3 +148,18 @@ def test_idle_staff_screen_warns_then_signs_out(site: Site, screen: Screen) -> N
     expect(page.get_by_role("heading", name="Staff sign-in")).to_be_visible()
     page.goto(site.base + "/clerk/load")
     expect(page.get_by_role("heading", name="Anmeldung für Mitarbeitende")).to_be_visible()
+
+
+def test_a_technician_sees_only_what_the_role_allows(site: Site, screen: Screen) -> None:
+    accounts.add_user(site.core, "tech1", STAFF[1], frozenset({Role.TECHNICIAN}), actor="test")
+    page = screen.goto("/clerk?lang=en")
+    page.get_by_label("User name").fill("tech1")
+    page.get_by_label("Password").fill(STAFF[1])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Compartments", exact=True)).to_be_visible()
+    menu = page.get_by_role("navigation", name="Staff menu")
+    expect(menu.get_by_role("link")).to_have_text(["Compartments"])
+    answer = page.goto(site.base + "/clerk/load?lang=en")
+    assert answer is not None and answer.status == 403
+    expect(page.get_by_role("heading", name="Your account may not do this.")).to_be_visible()
+    screen.check("clerk-forbidden")
