@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from kiosk.api.deps import core, identify, signer
 from kiosk.api.session import set_cookie
-from kiosk.i18n import languages
 from kiosk.pages.citizen import bank_picture
 from kiosk.pages.render import language, page
 from kiosk.schemas import CompartmentOut
@@ -126,7 +125,6 @@ def load_page(request: Request) -> Response:
         frozenset({Role.CLERK}),
         document_types=[d.value for d in DocumentType],
         sizes=[s.value for s in Size],
-        locales=languages(),
     )
 
 

@@ -261,9 +261,10 @@
       canvas.getContext("2d").drawImage(video, 0, 0);
       const frame = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
       const answer = frame ? await call("POST", "/api/v1/scan", frame) : { ok: false };
-      if (state.scanning && answer.ok && answer.data.codes.length) {
+      const code = answer.ok ? answer.data.codes.find(plausible) : undefined;
+      if (state.scanning && code) {  // other QR codes in view (a poster, a ticket) are ignored
         stopCamera();
-        state.code = answer.data.codes[0];
+        state.code = code;
         submit();
         return;
       }
