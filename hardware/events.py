@@ -10,6 +10,7 @@ own thread at least by :meth:`DoorWatch.next_deadline`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +66,24 @@ class DoorWatch:
         with self._lock:
             self._armed[label] = self._monotonic() + self._fault_after
 
+    def expect(self, label: str) -> None:
+        """A pulse is about to go out: a door-open from now on is ours (no lock-fault clock yet,
+        the exchange may take a while; :meth:`pulsed` starts it)."""
+        with self._lock:
+            self._armed[label] = math.inf
+
+    def pulsed(self, label: str) -> None:
+        """The expected pulse went (or may have gone) out: start the lock-fault clock, unless
+        the door was seen opening already."""
+        with self._lock:
+            if label in self._armed:
+                self._armed[label] = self._monotonic() + self._fault_after
+
+    def cancel(self, label: str) -> None:
+        """The pulse did not go out after all: no door-open is expected."""
+        with self._lock:
+            self._armed.pop(label, None)
+
     def door_changed(self, label: str, is_open: bool) -> None:
         if not is_open:
             self._hub.publish(HardwareEvent(EventKind.DOOR_CLOSED, label=label))
@@ -87,4 +106,4 @@ class DoorWatch:
 
     def next_deadline(self) -> float | None:
         with self._lock:
-            return min(self._armed.values(), default=None)
+            return min((d for d in self._armed.values() if d != math.inf), default=None)

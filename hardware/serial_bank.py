@@ -117,13 +117,18 @@ class SerialBoardBank:
 
     def unlock(self, label: str) -> UnlockResult:
         place = self._places[label]
+        latest = self._pollers[place.bus].latest(place.board)
+        expected = latest is None or latest.closed[place.channel]
+        if expected:  # armed before the pulse: the poller may see the door open before we return
+            self._watch.expect(label)
         report = self._buses[place.bus].unlock(place.board, place.channel)
         outcome = outcome_of(report)
         if report.sent:
-            latest = self._pollers[place.bus].latest(place.board)
-            if latest is None or latest.closed[place.channel]:
-                self._watch.unlocked(label)
+            if expected:
+                self._watch.pulsed(label)
             self._pollers[place.bus].poll_now()
+        elif expected:
+            self._watch.cancel(label)
         return UnlockResult(label, outcome, report.detail)
 
     def read(self, label: str) -> CompartmentReading:
