@@ -128,6 +128,7 @@ class GpioBank:
         try:
             door.relay.blink(on_time=place.pulse_ms / 1000, off_time=0, n=1, background=True)
         except Exception as err:  # a pin driver error: nothing reached the lock
+            self._watch.cancel(label)
             return UnlockResult(label, UnlockOutcome.NOT_SENT, f"relay pin: {err}")
         with self._changed:
             self._changed.notify_all()
