@@ -1,7 +1,8 @@
 """A real controller served by uvicorn on 127.0.0.1 (port 0) and Debian's Chromium driving it.
 
 ``site`` is the whole stack per test (SQLite file, simulated bank, SMS and mail stand-ins, the
-real app); ``browser`` is one headless Chromium for the session. Helpers save a screenshot of
+real app); ``browser`` is one headless Chromium per test module (Playwright's sync API allows one
+instance per thread at a time, and other packages' tests start their own). Helpers save a screenshot of
 each screen under ``artifacts/screenshots/`` and run axe-core on it.
 """
 
@@ -185,13 +186,13 @@ def launch(playwright: Playwright, extra_args: list[str] | None = None) -> Brows
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = launch(playwright)
     yield chromium
