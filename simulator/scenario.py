@@ -55,6 +55,7 @@ from locker.errors import (
     HardwareUnavailable,
     IllegalTransition,
     NoCompartmentFree,
+    RateLimited,
 )
 from locker.models import AuditEvent, Compartment, Delivery
 from locker.services import deliveries, housekeeping, loading, pickup, retrieval, technician
@@ -185,6 +186,7 @@ class Tally:
     expired: int = 0
     returned: int = 0
     came_too_late: int = 0
+    kiosk_lockouts: int = 0
     turned_away: int = 0
     waited_for_space: int = 0
     jams: int = 0
@@ -204,6 +206,8 @@ class ScenarioResult:
     dwell_hours: list[float]
     occupancy: list[tuple[datetime, int]]
     messages: int
+    codes_sent_once: bool
+    """Every citizen whose document was stored got exactly one message with a code."""
     wall_s: float
     start: datetime
     end: datetime
@@ -228,6 +232,7 @@ class ScenarioResult:
             "expiries": self.tally.expired,
             "returns": self.tally.returned,
             "came_too_late": self.tally.came_too_late,
+            "kiosk_lockouts_met": self.tally.kiosk_lockouts,
             "turned_away_by_faults": self.tally.turned_away,
             "loads_waiting_for_space": self.tally.waited_for_space,
             "alarms": self.alarms,
@@ -243,6 +248,7 @@ class ScenarioResult:
             "median_dwell_hours": self.median_dwell_hours,
             "peak_occupancy": self.peak_occupancy,
             "messages_sent": self.messages,
+            "codes_sent_once": self.codes_sent_once,
             "deliveries_by_state": self.states,
             "compartments_by_state": self.compartment_states,
             "wall_seconds": round(self.wall_s, 2),
@@ -262,7 +268,8 @@ class ScenarioResult:
             f"  deliveries loaded     {t.loaded}"
             + (f" ({t.waited_for_space} loads waited for space)" if t.waited_for_space else ""),
             f"  pickups               {t.collected}",
-            f"  expiries              {t.expired}   (came too late afterwards: {t.came_too_late})",
+            f"  expiries              {t.expired}   (came too late afterwards: {t.came_too_late};"
+            f" citizens who met a kiosk lockout: {t.kiosk_lockouts})",
             f"  returns to the office {t.returned}",
             f"  alarms                {sum(self.alarms.values())}  ({alarms})",
             f"  faults injected       jams {t.jams}, boards offline {t.board_outages},"
@@ -271,7 +278,8 @@ class ScenarioResult:
             f" citizens sent away to come back later {t.turned_away}",
             f"  median dwell time     {dwell:.1f} h" if dwell is not None else "  median dwell —",
             f"  peak occupancy        {self.peak_occupancy} of {self.spec.compartments}",
-            f"  messages sent         {self.messages}",
+            f"  messages sent         {self.messages}"
+            f" (each pickup code exactly once: {'yes' if self.codes_sent_once else 'NO'})",
             "  deliveries at the end "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.states.items())),
         ]
@@ -483,6 +491,10 @@ class ScenarioRun:
         except (CodeExpired, CodeInvalid):  # after expiry, or after it went back (used codes)
             self.tally.came_too_late += 1
             return
+        except RateLimited as locked:  # the kiosk is locked out (late citizens' codes count)
+            self.tally.kiosk_lockouts += 1
+            self.later(timedelta(seconds=locked.retry_after_s + 60), lambda: self.collect(citizen))
+            return
         except RETRY:
             # The screen said the code stays valid and to try again later: they do.
             self.tally.turned_away += 1
@@ -612,6 +624,9 @@ class ScenarioRun:
                 for e in session.exec(select(AuditEvent).where(col(AuditEvent.alert) == True))
             )
             compartments = Counter(str(c.state) for c in session.exec(select(Compartment)))
+            stored = {d.id for d in rows if d.stored_at is not None}
+        codes = Counter(m["to"] for m in self.inbox.messages() if m["code"])
+        once = all(codes[c.phone] == 1 for d, c in self.citizens.items() if d in stored)
         return ScenarioResult(
             spec=self.spec,
             tally=self.tally,
@@ -620,6 +635,7 @@ class ScenarioRun:
             dwell_hours=dwell,
             occupancy=self.occupancy,
             messages=len(self.inbox),
+            codes_sent_once=once and set(codes.values()) <= {1},
             wall_s=wall_s,
             start=started.astimezone(LOCAL),
             end=self.end,

@@ -14,6 +14,12 @@ def offline_seen(controller: ControllerProcess, label: str, offline: bool) -> bo
     return (label in health["compartments_offline"]) == offline
 
 
+def back_and_reconciled(controller: ControllerProcess) -> bool:
+    kinds = [e["kind"] for e in controller.get("/api/v1/events?limit=1000")]
+    online = [n for n, kind in enumerate(kinds) if kind == "board_online"]
+    return bool(online) and "reconciled" in kinds[online[-1] :]
+
+
 def test_board_offline_during_a_pickup(controller: ControllerProcess, world: World):
     """The citizen is told, the code stays valid, the door opens once the board is back."""
     controller.start()
@@ -31,6 +37,9 @@ def test_board_offline_during_a_pickup(controller: ControllerProcess, world: Wor
 
     world.fault("board_offline", "0", on=False)
     wait_until(lambda: offline_seen(controller, label, False), what="the board back online")
+    # The controller reconciles the board's compartments when it is back; a pickup begun while
+    # that runs can be undone by it (reported), so the citizen comes back after it.
+    wait_until(lambda: back_and_reconciled(controller), what="the board's reconciliation")
     assert controller.collect(code) == label
     wait_until(lambda: controller.state_is(delivery_id, "collected"))
     assert world.pulses(label) == 2
