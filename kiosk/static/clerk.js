@@ -18,8 +18,14 @@
     element.classList.toggle("bad", Boolean(bad));
   }
 
-  function failure(answer) {
+  /* What went wrong, in the screen's language where the error code is known; `special` maps
+     further error codes to messages of the calling screen. */
+  function failure(answer, special) {
+    const code = answer.data.error;
+    if (special && special[code]) return special[code];
     if (answer.status === 403) return t("forbidden");
+    if (code === "hardware_unavailable") return t("staff_hardware_unavailable");
+    if (code === "no_compartment_free") return t("staff_no_compartment_free");
     return t("error_generic", { detail: answer.data.detail || answer.status });
   }
 
@@ -114,7 +120,10 @@
     async function load(delivery) {
       const answer = await change("POST", "/api/v1/deliveries/" + delivery.id + "/load");
       if (!answer.ok) {
-        say(message, failure(answer), true);
+        const fault = t("loading_fault", { reference: delivery.reference });
+        say(message, failure(answer, { hardware_fault: fault }), true);
+        $("reference").value = delivery.reference;
+        newForm.hidden = true;
         return;
       }
       const label = answer.data.compartment;
@@ -137,6 +146,19 @@
       item.textContent = text;
       $("loaded").prepend(item);
       body.dataset.stored = (Number(body.dataset.stored || 0) + 1).toString();
+    });
+
+    /* The lock did not open: the core put the delivery back to "announced". */
+    on("alarm", (data) => {
+      if (data.data.why !== "lock_fault") return;
+      for (const [deliveryId, loaded] of Object.entries(pending)) {
+        if (loaded.label !== data.compartment) continue;
+        delete pending[deliveryId];
+        delete awaited[deliveryId];
+        say(message, t("loading_fault", loaded), true);
+        $("reference").value = loaded.reference;
+        $("reference").focus();
+      }
     });
 
     findForm.addEventListener("submit", async (event) => {
@@ -187,16 +209,26 @@
       const answer = await change("POST", "/api/v1/deliveries/" + button.dataset.retrieve + "/retrieve");
       const message = $("retrieval-message");
       if (!answer.ok) {
-        say(message, failure(answer), true);
+        const fault = t("retrieval_fault", { label: button.dataset.label });
+        say(message, failure(answer, { hardware_fault: fault }), true);
         return;
       }
       const reference = button.dataset.reference;
-      taking[button.dataset.retrieve] = { reference, button };
+      taking[button.dataset.retrieve] = { reference, button, label: answer.data.compartment };
       watchFor(button.dataset.retrieve, "returned");
       button.disabled = true;
       say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
     });
   }
+  on("alarm", (data) => {
+    if (data.data.why !== "lock_fault") return;
+    for (const [deliveryId, found] of Object.entries(taking)) {
+      if (found.label !== data.compartment) continue;
+      delete taking[deliveryId];
+      delete awaited[deliveryId];
+      say($("retrieval-message"), t("retrieval_fault", { label: found.label }), true);
+    }
+  });
   on("delivery_returned", (data) => {
     const found = taking[data.delivery_id];
     if (!found) return;

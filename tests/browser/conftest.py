@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from sqlmodel import select
 
 from kiosk.app import create_app
 from kiosk.composition import Controller
@@ -29,6 +30,7 @@ from kiosk.pages.serving import ThreadedServer
 from kiosk.simulation import Simulation
 from locker.core import DomainEvent
 from locker.db import reading
+from locker.models import Compartment
 from locker.services import accounts, deliveries, loading
 from locker.services.lookup import compartment_by_label, delivery_by_id
 from locker.vocabulary import DocumentType, Role
@@ -102,6 +104,11 @@ class Site:
         with reading(self.core.engine) as session:
             return str(delivery_by_id(session, delivery_id).state)
 
+    def compartments(self) -> list[dict[str, Any]]:
+        with reading(self.core.engine) as session:
+            rows = session.exec(select(Compartment)).all()
+            return [{"label": c.label, "state": str(c.state)} for c in rows]
+
     def compartment_of(self, delivery_id: str) -> str:
         with reading(self.core.engine) as session:
             label = delivery_by_id(session, delivery_id).compartment
@@ -148,12 +155,13 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    first = make_settings(tmp_path, hardware={"backend": "simulator"})
+    hardware = {"backend": "simulator"}
+    first = make_settings(tmp_path, hardware=hardware)
     simulation = Simulation(first)
     try:
         settings = make_settings(
             tmp_path,
-            hardware={"backend": "simulator"},
+            hardware=hardware,
             notify={"poll_interval_s": 0.2},
             **simulation.standin_settings(),
         )

@@ -163,3 +163,28 @@ def test_a_technician_sees_only_what_the_role_allows(site: Site, screen: Screen)
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", name="Your account may not do this.")).to_be_visible()
     screen.check("clerk-forbidden")
+
+
+def test_a_jammed_lock_while_loading_says_so_and_another_compartment_is_used(
+    site: Site, screen: Screen
+) -> None:
+    site.announce("J-1", DocumentType.OTHER)
+    labels = site.simulation.sim.world.labels
+    for label in labels:
+        site.simulation.sim.jam(label)
+    page = sign_in(screen)
+    reference = page.get_by_label("Reference of the document (scan or type)")
+    reference.fill("J-1")
+    reference.press("Enter")
+    message = page.locator("#load-message")
+    expect(message).to_have_text(
+        re.compile(r"The compartment did not open and is now marked faulty .*J-1 is not loaded")
+    )
+    jammed = next(c["label"] for c in site.compartments() if c["state"] == "fault")
+    expect(reference).to_have_value("J-1")
+    screen.check("clerk-load-fault")
+    for label in labels:
+        site.simulation.sim.unjam(label)
+    page.get_by_role("button", name="Load", exact=True).click()
+    second = load_reference(site, page, "J-1")
+    assert second != jammed
