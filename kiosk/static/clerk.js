@@ -96,6 +96,19 @@
       }
     }
   }
+  /* A door that did not open after its unlock: `report` each entry of `waiting` (delivery id →
+     {label, ...}) for that compartment, and stop waiting for it. */
+  function onLockFault(waiting, report) {
+    on("alarm", (data) => {
+      if (data.data.why !== "lock_fault") return;
+      for (const [deliveryId, entry] of Object.entries(waiting)) {
+        if (entry.label !== data.compartment) continue;
+        delete waiting[deliveryId];
+        delete awaited[deliveryId];
+        report(entry);
+      }
+    });
+  }
   on("delivery_stored", (data) => { delete awaited[data.delivery_id]; });
   on("delivery_returned", (data) => { delete awaited[data.delivery_id]; });
   const events = new EventSource("/api/v1/stream");
@@ -149,16 +162,10 @@
     });
 
     /* The lock did not open: the core put the delivery back to "announced". */
-    on("alarm", (data) => {
-      if (data.data.why !== "lock_fault") return;
-      for (const [deliveryId, loaded] of Object.entries(pending)) {
-        if (loaded.label !== data.compartment) continue;
-        delete pending[deliveryId];
-        delete awaited[deliveryId];
-        say(message, t("loading_fault", loaded), true);
-        $("reference").value = loaded.reference;
-        $("reference").focus();
-      }
+    onLockFault(pending, (loaded) => {
+      say(message, t("loading_fault", loaded), true);
+      $("reference").value = loaded.reference;
+      $("reference").focus();
     });
 
     findForm.addEventListener("submit", async (event) => {
@@ -220,14 +227,8 @@
       say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
     });
   }
-  on("alarm", (data) => {
-    if (data.data.why !== "lock_fault") return;
-    for (const [deliveryId, found] of Object.entries(taking)) {
-      if (found.label !== data.compartment) continue;
-      delete taking[deliveryId];
-      delete awaited[deliveryId];
-      say($("retrieval-message"), t("retrieval_fault", { label: found.label }), true);
-    }
+  onLockFault(taking, (found) => {
+    say($("retrieval-message"), t("retrieval_fault", { label: found.label }), true);
   });
   on("delivery_returned", (data) => {
     const found = taking[data.delivery_id];
