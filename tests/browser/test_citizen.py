@@ -224,3 +224,32 @@ def test_a_right_to_left_catalog_mirrors_the_screen(
     assert field is not None and camera is not None
     assert field["x"] < camera["x"], "the first column sits on the right in RTL"
     screen.check("pickup-scan-rtl")
+
+
+def test_the_whole_pickup_works_with_the_keyboard_alone(site: Site, screen: Screen) -> None:
+    delivery_id = site.store("P-5001", DocumentType.PASSPORT)
+    code = site.message_to(PHONE)["code"]
+    page = screen.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Zum Inhalt springen")).to_be_focused()
+    for _ in range(3):  # skip link, Deutsch, English
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Start")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("body")).to_have_attribute("data-stream", "ready")
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Ihr Geburtsdatum")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Geburtsdatum (TT.MM.JJJJ)")).to_be_focused()
+    page.keyboard.type("17051990")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Empfang bestätigen")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Bestätigen und öffnen")).to_be_focused()
+    page.keyboard.press("Enter")
+    heading = page.get_by_role("heading", name=re.compile(r"Fach [A-Z]\d\d ist offen"))
+    expect(heading).to_be_focused()
+    site.take_out_and_close(site.compartment_of(delivery_id))
+    expect(page.get_by_role("heading", name="Vielen Dank")).to_be_focused()
