@@ -8,7 +8,7 @@ view re-issues the session cookie, and the page signs out by itself after inacti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,8 +69,14 @@ def _home(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/clerk?lang={language(request).code}", status_code=303)
 
 
-def staff_page(request: Request, template: str, roles: frozenset[Role], **context: Any) -> Response:
-    """A clerk page for a signed-in member of ``roles``; the sign-in page for anyone else."""
+Context = Callable[[Request], dict[str, Any]]
+
+
+def staff_page(
+    request: Request, template: str, roles: frozenset[Role], context: Context | None = None
+) -> Response:
+    """A clerk page for a signed-in member of ``roles`` (``context`` is read only for them);
+    the sign-in page for anyone not signed in, a refusal for other staff."""
     who = _signed_in(request)
     if who is None:
         return _home(request)
@@ -87,7 +93,7 @@ def staff_page(request: Request, template: str, roles: frozenset[Role], **contex
         idle_s=idle_seconds(request),
         nav=[(path, key) for path, key, seen_by in NAV if who.roles & seen_by],
         here=request.url.path,
-        **context,
+        **(context(request) if allowed and context else {}),
     )
     return refreshed(request, response, who)
 
@@ -119,17 +125,20 @@ def ping(request: Request) -> Response:
 
 @router.get("/load")
 def load_page(request: Request) -> Response:
-    return staff_page(
-        request,
-        "clerk/load.html",
-        frozenset({Role.CLERK}),
-        document_types=[d.value for d in DocumentType],
-        sizes=[s.value for s in Size],
-    )
+    return staff_page(request, "clerk/load.html", frozenset({Role.CLERK}), _load_context)
+
+
+def _load_context(request: Request) -> dict[str, Any]:
+    return {"document_types": [d.value for d in DocumentType], "sizes": [s.value for s in Size]}
 
 
 @router.get("/retrieval")
 def retrieval_page(request: Request) -> Response:
+    return staff_page(request, "clerk/retrieval.html", frozenset({Role.CLERK}), _waiting)
+
+
+def _waiting(request: Request) -> dict[str, Any]:
+    """Expired and cancelled deliveries still in a compartment, and those being taken back."""
     waiting = (DeliveryState.EXPIRED, DeliveryState.CANCELLED, DeliveryState.RETRIEVING)
     with reading(core(request).engine) as session:
         rows = session.exec(
@@ -148,33 +157,36 @@ def retrieval_page(request: Request) -> Response:
             }
             for d in rows
         ]
-    return staff_page(
-        request, "clerk/retrieval.html", frozenset({Role.CLERK}), deliveries=deliveries
-    )
+    return {"deliveries": deliveries}
 
 
 @router.get("/compartments")
 def compartments_page(request: Request) -> Response:
+    return staff_page(request, "clerk/compartments.html", frozenset(Role), _grid)
+
+
+def _grid(request: Request) -> dict[str, Any]:
     with reading(core(request).engine) as session:
         rows = session.exec(select(Compartment).order_by(col(Compartment.label))).all()
         found = {row.label: CompartmentOut.of(row) for row in rows}
         columns = bank_picture(rows)
-    return staff_page(
-        request,
-        "clerk/compartments.html",
-        frozenset(Role),
-        columns=columns,
-        compartments=found,
-    )
+    return {"columns": columns, "compartments": found}
 
 
 @router.get("/admin")
 def admin_page(request: Request) -> Response:
-    return staff_page(request, "clerk/admin.html", frozenset({Role.ADMIN}), all_roles=list(Role))
+    return staff_page(
+        request, "clerk/admin.html", frozenset({Role.ADMIN}), lambda _: {"all_roles": list(Role)}
+    )
 
 
 @router.get("/audit")
 def audit_page(request: Request) -> Response:
+    return staff_page(request, "clerk/audit.html", frozenset({Role.ADMIN}), _audit)
+
+
+def _audit(request: Request) -> dict[str, Any]:
+    """The newest events first."""
     with reading(core(request).engine) as session:
         rows = session.exec(
             select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(AUDIT_ROWS)
@@ -190,4 +202,4 @@ def audit_page(request: Request) -> Response:
             }
             for e in rows
         ]
-    return staff_page(request, "clerk/audit.html", frozenset({Role.ADMIN}), events=events)
+    return {"events": events}
