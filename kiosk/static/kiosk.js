@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const SCAN_EVERY_MS = 300;
   const codeField = $("code");
-  const state = { code: "", dob: null, label: null, scanning: false, stream: null };
+  const state = { code: "", dob: null, label: null, scanning: false, stream: null, busy: false };
 
   /* -- steps ------------------------------------------------------------------------- */
   function step(name) {
@@ -71,10 +71,13 @@
   }
 
   async function submit() {
+    if (state.busy) return;  // a second Enter or tap while the first is on its way
+    state.busy = true;
     $("busy").textContent = t("checking");
     const request = { code: state.code };
     if (state.dob) request.date_of_birth = state.dob;
     const answer = await call("POST", "/api/v1/pickup", request);
+    state.busy = false;
     $("busy").textContent = "";
     if (answer.ok) {
       opened(answer.data.compartment);
