@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from kiosk.i18n import Catalog, catalog, languages
+from kiosk.i18n import DEFAULT, Catalog, catalog, languages
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -30,6 +30,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
             "lang": t.code,
             "dir": t.direction,
             "languages": [catalog(code) for code in languages()],
+            "default_lang": DEFAULT,
             **context,
         },
         status_code=status_code,

@@ -168,6 +168,10 @@ def test_inactivity_warns_then_returns_to_the_start(site: Site, screen: Screen) 
     page.clock.run_for(6000)
     expect(page).to_have_url(site.base + "/")
     expect(page.get_by_role("heading", name="Dokument abholen")).to_be_visible()
+    page.get_by_role("link", name="English").click()  # and walks away
+    expect(page.get_by_role("heading", name="Collect your document")).to_be_visible()
+    page.clock.run_for((idle + 1) * 1000)
+    expect(page.get_by_role("heading", name="Dokument abholen")).to_be_visible()
 
 
 def test_hardware_fault_says_whom_to_ask_and_that_the_code_stays_valid(
