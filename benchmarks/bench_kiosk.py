@@ -187,6 +187,16 @@ def watch_the_wire(core: Core, simulation: Simulation, watch: Watch) -> list[flo
     return on_wire
 
 
+def take_and_close(
+    core: Core, simulation: Simulation, watch: Watch, delivery_id: str, label: str
+) -> None:
+    """The citizen takes the document out and closes the door; wait until it is collected."""
+    watch.until(lambda: _door_seen_open(core, simulation, label))
+    simulation.sim.take_item(label)
+    simulation.sim.close_door(label)
+    watch.until(lambda: _state(core, delivery_id) == "collected")
+
+
 def bench_pickup(samples: int) -> dict[str, Any]:
     with served() as (base, controller, simulation):
         core = controller.running
@@ -219,10 +229,7 @@ def bench_pickup(samples: int) -> dict[str, Any]:
                         total.append(on_wire[0] - started)
                         scans.append(scanned - started)
                         pickups.append(answered - scanned)
-                        watch.until(lambda label=label: _door_seen_open(core, simulation, label))
-                        simulation.sim.take_item(label)
-                        simulation.sim.close_door(label)
-                        watch.until(lambda d=delivery_id: _state(core, d) == "collected")
+                        take_and_close(core, simulation, watch, delivery_id, label)
                     done += len(batch)
             finally:
                 client.close()
