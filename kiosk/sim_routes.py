@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
 
 from kiosk.api.deps import controller
-from kiosk.simulation import Simulation
+from locker.db import reading
 from locker.errors import InvalidInput
+from locker.models import Compartment
 
 router = APIRouter(prefix="/sim", tags=["simulator"])
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -33,13 +35,30 @@ FaultKind = Literal[
 ]
 
 
-def simulation(request: Request) -> Simulation:
-    found = controller(request).simulation
-    assert found is not None
-    return found
+class SimView:
+    """The simulated world, and what the controller makes of it (for the page)."""
+
+    def __init__(self, request: Request) -> None:
+        self.controller = controller(request)
+        found = self.controller.simulation
+        assert found is not None
+        self.sim = found.sim
+        self.simulation = found
+
+    def state(self) -> dict[str, Any]:
+        """``/sim/state``, each compartment with ``controller``: the controller's state of it."""
+        state = self.simulation.state()
+        core = self.controller.core
+        if core is not None:
+            with reading(core.engine) as session:
+                rows = {c.label: c for c in session.exec(select(Compartment))}
+            for entry in state["compartments"]:
+                row = rows.get(entry["label"])
+                entry["controller"] = str(row.state) if row else None
+        return state
 
 
-Sim = Annotated[Simulation, Depends(simulation)]
+Sim = Annotated[SimView, Depends(SimView)]
 
 
 class ItemIn(BaseModel):
@@ -59,7 +78,7 @@ class ClockIn(BaseModel):
     seconds: float = Field(ge=0, le=400 * 86_400)
 
 
-def _label(sim: Simulation, label: str) -> str:
+def _label(sim: SimView, label: str) -> str:
     if label not in sim.sim.world.labels:
         raise InvalidInput("label", f"There is no compartment {label!r} in the simulated bank.")
     return label
@@ -106,7 +125,7 @@ def item(label: str, body: ItemIn, sim: Sim) -> dict[str, Any]:
 @router.post("/faults")
 def fault(body: FaultIn, sim: Sim) -> dict[str, Any]:
     try:
-        sim.set_fault(body.kind, body.target, body.on)
+        sim.simulation.set_fault(body.kind, body.target, body.on)
     except (ValueError, KeyError) as err:
         raise InvalidInput("target", str(err).strip("'\"")) from None
     return sim.state()
@@ -115,11 +134,11 @@ def fault(body: FaultIn, sim: Sim) -> dict[str, Any]:
 @router.post("/clock/advance")
 def advance(body: ClockIn, request: Request, sim: Sim) -> dict[str, Any]:
     """Jump the clock ahead; expiries, reminders and erasure due by then happen at once."""
-    sim.advance_clock(body.seconds)
+    sim.simulation.advance_clock(body.seconds)
     housekeeper = controller(request).housekeeper
     report = housekeeper.run_now() if housekeeper else None
     return {
-        "now": sim.clock.now().isoformat(),
+        "now": sim.simulation.clock.now().isoformat(),
         "expired": report.expired if report else [],
         "reminded": report.reminded if report else [],
     }
@@ -128,4 +147,4 @@ def advance(body: ClockIn, request: Request, sim: Sim) -> dict[str, Any]:
 @router.get("/messages")
 def messages(sim: Sim) -> list[dict[str, Any]]:
     """What the SMS and mail stand-ins received, oldest first."""
-    return sim.inbox.to_list()
+    return sim.simulation.inbox.to_list()

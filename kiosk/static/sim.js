@@ -95,6 +95,7 @@
       item.querySelector(".lock").textContent = c.locked ? "locked" : "released";
       item.querySelector(".item").textContent = c.item ? "inside" : "none";
       item.querySelector(".pulses").textContent = String(c.pulses);
+      item.querySelector(".controller").textContent = c.controller || "—";
       item.querySelector(".faults").textContent = c.faults.length
         ? "Faults: " + c.faults.join(", ")
         : "";

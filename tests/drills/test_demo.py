@@ -143,6 +143,7 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
             card.locator(".item", has_text="inside").wait_for()
             press(page, f"Close door {label}")
             wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+            card.locator(".controller", has_text="occupied").wait_for()
             code = page.locator("#inbox .code strong").first.inner_text()
             picked = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
             assert picked.status_code == 200, picked.text
