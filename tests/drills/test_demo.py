@@ -180,3 +180,36 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
     assert [m["code"] for m in messages if m["code"]] == [code]
     refused = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
     assert refused.status_code == 404
+
+
+@pytest.mark.parametrize("cut", ["after the door closed", "after the pickup opened it"])
+def test_sigkill_right_after_a_change_finds_the_world_as_it_was(demo: Demo, cut: str):
+    """The world is saved before the change is answered: a kill at once loses nothing."""
+    recipient = {"name": "Erika", "phone": "+4915199990001"}
+    body = {"reference": "DEMO-2", "document_type": "other", "recipient": recipient}
+    delivery_id = demo.http.post("/api/v1/deliveries", body).json()["id"]
+    label = demo.http.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
+    wait_until(lambda: demo.controller_sees_open(label))
+    demo.http.post(f"/sim/compartments/{label}/item", {"present": True})
+    demo.http.post(f"/sim/compartments/{label}/close")
+    if cut == "after the pickup opened it":
+        wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+        code = wait_until(lambda: [m["code"] for m in demo.json("/sim/messages") if m["code"]])
+        assert demo.http.post("/api/v1/pickup", {"code": code[0]}).status_code == 200
+    demo.kill()
+    demo.start()
+    if cut == "after the door closed":
+        found = demo.sim(label)
+        assert (found["door"], found["locked"], found["item"], found["pulses"]) == (
+            "closed",
+            True,
+            True,
+            1,
+        )
+        wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+    else:
+        assert demo.sim(label)["door"] == "open"
+        assert demo.sim(label)["pulses"] == 2
+        demo.http.post(f"/sim/compartments/{label}/item", {"present": False})
+        demo.http.post(f"/sim/compartments/{label}/close")
+        wait_until(lambda: demo.delivery_state(delivery_id) == "collected")
