@@ -146,4 +146,7 @@ def _run(app: Any, host: str, port: int) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # Kiosks keep event streams open; do not wait for them to hang up when stopping.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3
+    )
