@@ -154,19 +154,31 @@ def test_board_dying_mid_pickup_is_settled_when_it_returns(stack):
 
 
 def test_lost_replies_leave_the_outcome_to_the_door(stack):
-    """On a silent bus the pulse still reaches the lock: the door opening settles it."""
+    """On a silent bus a pulse may still reach the lock, and is never resent.
+
+    Whether the pulse goes out depends on whether the poller has already found the bus
+    silent (then nothing is sent); either way the answer is 503 and the end is right: a sent
+    pulse is settled by the door, an unsent one leaves the code valid.
+    """
     delivery_id, label = stack.load("P-450", document_type="other")
     code = stack.code_for()
     stack.client.post("/sim/faults", json={"kind": "silence", "target": "", "on": True})
     answer = stack.client.post("/api/v1/pickup", json={"code": code})
     assert answer.status_code == 503 and answer.json()["error"] == "hardware_unavailable"
-    assert stack.simulation.sim.pulses(label) == 2  # pulsed once, never resent
+    pulses = stack.simulation.sim.pulses(label)
+    assert pulses in (1, 2)  # the loading pulse, plus at most one for the pickup
     stack.client.post("/sim/faults", json={"kind": "silence", "target": "", "on": False})
-    stack.wait_for(lambda: stack.door_open(label), timeout=20)
-    stack.simulation.sim.take_item(label)
-    stack.simulation.sim.close_door(label)
-    stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
-    assert stack.client.post("/api/v1/pickup", json={"code": code}).status_code == 404
+    if pulses == 2:
+        stack.wait_for(lambda: stack.door_open(label), timeout=20)
+        stack.simulation.sim.take_item(label)
+        stack.simulation.sim.close_door(label)
+        stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
+        assert stack.client.post("/api/v1/pickup", json={"code": code}).status_code == 404
+    else:
+        stack.wait_for(lambda: stack.client.get("/healthz").json()["status"] == "ok", timeout=20)
+        assert stack.client.post("/api/v1/pickup", json={"code": code}).json() == {
+            "compartment": label}
+    assert stack.simulation.sim.pulses(label) == 2
 
 
 def test_scan_decodes_a_real_qr_frame(stack):
