@@ -61,32 +61,15 @@ def _p(figures: dict[str, Any]) -> dict[str, float]:
 
 def unlock_over_http(samples: int) -> dict[str, Any]:
     """Code submitted over HTTP → unlock frame on the wire, on the demo bank's serial boards."""
-    import json as _json  # noqa: PLC0415
-
     from benchmarks import bench_kiosk  # noqa: PLC0415
     from firmware_bridge import cu16  # noqa: PLC0415
     from firmware_bridge.bus import wire_time  # noqa: PLC0415
-    from hardware.layout import SerialPlace  # noqa: PLC0415
-    from locker.services import technician  # noqa: PLC0415
 
     timings: list[float] = []
     with bench_kiosk.served() as (base, controller, simulation):
         core = controller.running
         watch = bench_kiosk.Watch(core, simulation)
-        layout = simulation.sim.layout
-        serial = {c.label for c in layout.compartments if isinstance(c.place, SerialPlace)}
-        for spec in core.bank.compartments():
-            if spec.label not in serial:  # a GPIO unlock is no frame on the wire
-                technician.set_out_of_service(core, spec.label, True, reason="bench", actor="b")
-        on_wire: list[float] = []
-
-        def observe(frame: bytes, when: float) -> None:
-            if frame[2] == cu16.Command.UNLOCK:
-                on_wire.append(when)
-                watch.poke()
-
-        for bus in simulation.sim.buses.values():
-            bus.observers.append(observe)
+        on_wire = bench_kiosk.watch_the_wire(core, simulation, watch)
         client = bench_kiosk.Client(base)
         try:
             while len(timings) < samples:
@@ -94,29 +77,24 @@ def unlock_over_http(samples: int) -> dict[str, Any]:
                 batch = bench_kiosk._store_batch(core, simulation, watch, count, len(timings))
                 for delivery_id, label, code in batch:
                     on_wire.clear()
-                    body = _json.dumps({"code": code}).encode()
                     started = time.monotonic()
-                    status, answer = client.post("/api/v1/pickup", body)
+                    status, answer = client.post(
+                        "/api/v1/pickup", json.dumps({"code": code}).encode()
+                    )
                     assert status == 200, answer
                     watch.until(lambda: bool(on_wire))
                     timings.append(on_wire[0] - started)
-                    watch.until(
-                        lambda label=label: bench_kiosk._door_seen_open(core, simulation, label)
-                    )
-                    simulation.sim.take_item(label)
-                    simulation.sim.close_door(label)
-                    watch.until(lambda d=delivery_id: bench_kiosk._state(core, d) == "collected")
+                    bench_kiosk.take_and_close(core, simulation, watch, delivery_id, label)
         finally:
             client.close()
-        bus_config = next(iter(layout.buses.values()))
+        baud = next(iter(simulation.sim.layout.buses.values())).baud
         latency_ms = next(iter(simulation.sim.buses.values())).latency_s * 1000
-    frame = len(cu16.unlock_request(0, 0).encode())
     ordered = sorted(timings)
     return {
         "samples": samples,
         "p50_ms": ordered[len(ordered) // 2] * 1000,
         "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
-        "floor_ms": wire_time(frame, bus_config.baud) * 1000 + latency_ms,
+        "floor_ms": wire_time(len(cu16.unlock_request(0, 0).encode()), baud) * 1000 + latency_ms,
     }
 
 
