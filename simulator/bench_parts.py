@@ -42,7 +42,7 @@ def _pickups(count: int, workdir: Path) -> float:
     from kiosk.composition import Controller  # noqa: PLC0415
     from locker.config import load_settings  # noqa: PLC0415
     from simulator.inbox import Inbox  # noqa: PLC0415
-    from simulator.scenario import EventLog, scenario_layout  # noqa: PLC0415
+    from simulator.scenario_rig import EventLog, scenario_layout  # noqa: PLC0415
     from simulator.scenario_spec import SCENARIOS  # noqa: PLC0415
     from simulator.sim import Simulator  # noqa: PLC0415
     from simulator.twilio_standin import TwilioStandin  # noqa: PLC0415

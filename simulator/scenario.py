@@ -25,28 +25,23 @@ import itertools
 import logging
 import os
 import random
-import statistics
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 
 from hardware.bank import build_bank
-from hardware.layout import CompartmentConfig, Layout
 from kiosk.pump import EventPump
 from locker import migrate
 from locker.clock import ManualClock
 from locker.config import load_settings
-from locker.core import Core, DomainEvent
+from locker.core import Core
 from locker.db import make_engine, reading
 from locker.errors import (
     CodeExpired,
@@ -63,17 +58,14 @@ from locker.services.compartments import sync_compartments
 from locker.services.reconcile import reconcile
 from locker.vocabulary import CompartmentState, DeliveryState, DocumentType, Size
 from notify import OutboxWorker, build_senders
-from simulator.cli import board_layout
 from simulator.inbox import Inbox
-from simulator.scenario_spec import ScenarioSpec
+from simulator.scenario_report import ScenarioResult, Tally
+from simulator.scenario_rig import WAIT_S, EventLog, ScenarioBroken, scenario_layout
+from simulator.scenario_spec import LOCAL, START, ScenarioSpec
 from simulator.sim import Simulator
 from simulator.twilio_standin import TwilioStandin
 
 log = logging.getLogger(__name__)
-LOCAL = ZoneInfo("Europe/Berlin")
-START = datetime(2026, 1, 5, tzinfo=LOCAL)  # a Monday
-WAIT_S = 10.0
-"""Real seconds to wait for the hardware to answer before the run is declared broken."""
 
 # Relative weight of a citizen arriving in each hour of the day (0–23): mostly 7–22 h.
 ARRIVAL_CURVE = (0, 0, 0, 0, 0, 0, 1, 4, 6, 5, 5, 6, 8, 8, 6, 6, 8, 10, 10, 8, 6, 4, 2, 1)
@@ -95,73 +87,6 @@ RETRY = (HardwareUnavailable, HardwareFault, pickup.AlreadyOpening)
 """What a person is told to come back later for."""
 
 
-class ScenarioBroken(RuntimeError):
-    """The controller did not do what the scenario needed within :data:`WAIT_S`."""
-
-
-# --------------------------------------------------------------------------- the bank
-
-
-def scenario_layout(spec: ScenarioSpec) -> Layout:
-    """``spec.boards`` CU16 boards on one bus; per board 8 S, 5 M and 3 L compartments."""
-    base = board_layout("cu16", spec.boards, 16, spec.baud)
-    bus = base.buses["bus"]
-    fast = replace(
-        bus, poll_ms=spec.poll_ms, timing=replace(bus.timing, offline_poll_s=0.2, retries=1)
-    )
-
-    def sized(c: CompartmentConfig) -> CompartmentConfig:
-        channel = int(c.label[1:]) - 1
-        size = Size.S if channel < 8 else Size.M if channel < 13 else Size.L
-        return replace(c, size=size, row=channel % 4 + 1)
-
-    return replace(
-        base, compartments=tuple(sized(c) for c in base.compartments), buses={"bus": fast}
-    )
-
-
-# --------------------------------------------------------------------------- waiting
-
-
-class EventLog:
-    """Every domain event the core published, to wait on without sleeping."""
-
-    def __init__(self, core: Core) -> None:
-        self.events: list[DomainEvent] = []
-        self._changed = threading.Condition()
-        self._stop = core.listen(self._add)
-
-    def _add(self, event: DomainEvent) -> None:
-        with self._changed:
-            self.events.append(event)
-            self._changed.notify_all()
-
-    def mark(self) -> int:
-        with self._changed:
-            return len(self.events)
-
-    def wait(self, kind: str, since: int, *, compartment: str | None = None) -> DomainEvent:
-        def found() -> DomainEvent | None:
-            return next(
-                (
-                    e
-                    for e in self.events[since:]
-                    if e.kind == kind and compartment in (None, e.compartment)
-                ),
-                None,
-            )
-
-        with self._changed:
-            if not self._changed.wait_for(lambda: found() is not None, WAIT_S):
-                raise ScenarioBroken(f"no {kind} event for {compartment} within {WAIT_S} s")
-            event = found()
-            assert event is not None
-            return event
-
-    def close(self) -> None:
-        self._stop()
-
-
 # --------------------------------------------------------------------------- people
 
 
@@ -177,115 +102,6 @@ class Citizen:
     delivery_id: str = ""
     code: str | None = None
     tries: int = 0
-
-
-@dataclass
-class Tally:
-    loaded: int = 0
-    collected: int = 0
-    expired: int = 0
-    returned: int = 0
-    came_too_late: int = 0
-    kiosk_lockouts: int = 0
-    turned_away: int = 0
-    waited_for_space: int = 0
-    jams: int = 0
-    board_outages: int = 0
-    sms_outages: int = 0
-    forced_doors: int = 0
-    doors_left_open: int = 0
-    repairs: int = 0
-
-
-@dataclass
-class ScenarioResult:
-    spec: ScenarioSpec
-    tally: Tally
-    states: dict[str, int]
-    alarms: dict[str, int]
-    dwell_hours: list[float]
-    occupancy: list[tuple[datetime, int]]
-    messages: int
-    codes_sent_once: bool
-    """Every citizen whose document was stored got exactly one message with a code."""
-    wall_s: float
-    start: datetime
-    end: datetime
-    chart: Path | None = None
-    compartment_states: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def peak_occupancy(self) -> int:
-        return max((count for _, count in self.occupancy), default=0)
-
-    @property
-    def median_dwell_hours(self) -> float | None:
-        return statistics.median(self.dwell_hours) if self.dwell_hours else None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.spec.name,
-            "simulated_days": self.spec.days,
-            "compartments": self.spec.compartments,
-            "deliveries_loaded": self.tally.loaded,
-            "pickups": self.tally.collected,
-            "expiries": self.tally.expired,
-            "returns": self.tally.returned,
-            "came_too_late": self.tally.came_too_late,
-            "kiosk_lockouts_met": self.tally.kiosk_lockouts,
-            "turned_away_by_faults": self.tally.turned_away,
-            "loads_waiting_for_space": self.tally.waited_for_space,
-            "alarms": self.alarms,
-            "alarms_total": sum(self.alarms.values()),
-            "faults_injected": {
-                "jams": self.tally.jams,
-                "board_outages": self.tally.board_outages,
-                "sms_outages": self.tally.sms_outages,
-                "forced_doors": self.tally.forced_doors,
-                "doors_left_open": self.tally.doors_left_open,
-            },
-            "technician_repairs": self.tally.repairs,
-            "median_dwell_hours": self.median_dwell_hours,
-            "peak_occupancy": self.peak_occupancy,
-            "messages_sent": self.messages,
-            "codes_sent_once": self.codes_sent_once,
-            "deliveries_by_state": self.states,
-            "compartments_by_state": self.compartment_states,
-            "wall_seconds": round(self.wall_s, 2),
-            "chart": str(self.chart) if self.chart else None,
-        }
-
-    def report(self) -> str:
-        t = self.tally
-        dwell = self.median_dwell_hours
-        alarms = ", ".join(f"{k} {v}" for k, v in sorted(self.alarms.items())) or "none"
-        lines = [
-            f"scenario {self.spec.name}: {self.spec.days} simulated day(s),"
-            f" {self.start:%a %d %b %H:%M} – {self.end:%a %d %b %H:%M} ({LOCAL.key}),"
-            f" {self.spec.compartments} compartments on {self.spec.boards} CU16 board(s)"
-            f" at {self.spec.baud} baud,"
-            f" run in {self.wall_s:.1f} s",
-            f"  deliveries loaded     {t.loaded}"
-            + (f" ({t.waited_for_space} loads waited for space)" if t.waited_for_space else ""),
-            f"  pickups               {t.collected}",
-            f"  expiries              {t.expired}   (came too late afterwards: {t.came_too_late};"
-            f" citizens who met a kiosk lockout: {t.kiosk_lockouts})",
-            f"  returns to the office {t.returned}",
-            f"  alarms                {sum(self.alarms.values())}  ({alarms})",
-            f"  faults injected       jams {t.jams}, boards offline {t.board_outages},"
-            f" SMS outages {t.sms_outages}, forced doors {t.forced_doors},"
-            f" doors left open {t.doors_left_open}; technician repairs {t.repairs};"
-            f" citizens sent away to come back later {t.turned_away}",
-            f"  median dwell time     {dwell:.1f} h" if dwell is not None else "  median dwell —",
-            f"  peak occupancy        {self.peak_occupancy} of {self.spec.compartments}",
-            f"  messages sent         {self.messages}"
-            f" (each pickup code exactly once: {'yes' if self.codes_sent_once else 'NO'})",
-            "  deliveries at the end "
-            + ", ".join(f"{k} {v}" for k, v in sorted(self.states.items())),
-        ]
-        if self.chart:
-            lines.append(f"  occupancy chart       {self.chart}")
-        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the run

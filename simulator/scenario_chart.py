@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageDraw, ImageFont
 
 if TYPE_CHECKING:
-    from simulator.scenario import ScenarioResult
+    from simulator.scenario_report import ScenarioResult
 
 WIDTH, HEIGHT = 1200, 480
 LEFT, RIGHT, TOP, BOTTOM = 70, 30, 50, 60

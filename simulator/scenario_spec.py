@@ -21,8 +21,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+LOCAL = ZoneInfo("Europe/Berlin")
+"""The locker's time zone: opening hours and the citizens' day are local time."""
+START = datetime(2026, 1, 5, tzinfo=LOCAL)
+"""Every scenario starts on this Monday at midnight."""
 
 
 @dataclass(frozen=True)
