@@ -177,7 +177,8 @@ def test_lost_replies_leave_the_outcome_to_the_door(stack):
     else:
         stack.wait_for(lambda: stack.client.get("/healthz").json()["status"] == "ok", timeout=20)
         assert stack.client.post("/api/v1/pickup", json={"code": code}).json() == {
-            "compartment": label}
+            "compartment": label
+        }
     assert stack.simulation.sim.pulses(label) == 2
 
 
