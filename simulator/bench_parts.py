@@ -94,12 +94,7 @@ def _batch(core: Any, sim: Any, inbox: Any, log: Any, numbers: range) -> None:
             actor="bench",
         )
         loaded.append((loading.start_loading(core, delivery.id, actor="clerk"), phone))
-    _settle(log, mark, loaded, "door_opened")
-    mark = log.mark()
-    for label, _ in loaded:
-        sim.put_item(label)
-        sim.close_door(label)
-    _settle(log, mark, loaded, "delivery_stored")
+    _through_the_door(sim, log, mark, loaded, item=True, then="delivery_stored")
     phones = {phone for _, phone in loaded}
     entries = inbox.wait_for(lambda es: phones <= {e["to"] for e in es}, 30)
     code = {e["to"]: e["code"] for e in entries if e["code"]}
@@ -107,17 +102,21 @@ def _batch(core: Any, sim: Any, inbox: Any, log: Any, numbers: range) -> None:
     for label, phone in loaded:
         granted = pickup.pickup(core, code[phone], date_of_birth=None, kiosk="k")
         assert granted.compartment == label
-    _settle(log, mark, loaded, "door_opened")
-    mark = log.mark()
+    _through_the_door(sim, log, mark, loaded, item=False, then="delivery_collected")
+
+
+def _through_the_door(
+    sim: Any, log: Any, mark: int, loaded: list[tuple[str, str]], *, item: bool, then: str
+) -> None:
+    """Once every door opened (since ``mark``): put in or take out, close; wait for ``then``."""
     for label, _ in loaded:
-        sim.take_item(label)
+        log.wait("door_opened", mark, compartment=label)
+    closing = log.mark()
+    for label, _ in loaded:
+        sim.set_item(label, item)
         sim.close_door(label)
-    _settle(log, mark, loaded, "delivery_collected")
-
-
-def _settle(log: Any, mark: int, loaded: list[tuple[str, str]], kind: str) -> None:
     for label, _ in loaded:
-        log.wait(kind, mark, compartment=label)
+        log.wait(then, closing, compartment=label)
 
 
 def rss_after_pickups(count: int = 1000) -> float:
