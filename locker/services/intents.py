@@ -146,8 +146,10 @@ def mark_code_used(session: Session, delivery: Delivery, at: datetime) -> None:
 
 
 def _use_codes(session: Session, delivery: Delivery, at: datetime) -> None:
+    """Spend the delivery's live codes; a revoked one stays revoked (its owner is still told
+    "expired", not "wrong code")."""
     for code in _codes(session, delivery):
-        if code.used_at is None:
+        if code.used_at is None and code.revoked_at is None:
             code.used_at = at
             session.add(code)
 
@@ -205,7 +207,10 @@ def _settle(
             to_fault(
                 session, compartment, at=at, actor=actor, why="lock stayed closed after two pulses"
             )
-        return HardwareFault(f"The lock of compartment {label} did not open.")
+        return HardwareFault(
+            f"The lock of compartment {label} did not open. Please call the citizens' office;"
+            " your code stays valid."
+        )
     return HardwareUnavailable(
         f"Compartment {label} may or may not have opened; the controller will find out when"
         " its board answers again."

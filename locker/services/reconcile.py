@@ -49,6 +49,12 @@ class ReconcileReport:
 
 
 def reconcile(core: Core, labels: Iterable[str] | None = None) -> ReconcileReport:
+    """Settle interrupted intents against the doors as read now.
+
+    An intent recorded *after* the doors were read (a pickup started while a board that just
+    came back was being read) is left alone: the reading says nothing about it.
+    """
+    read_at = core.clock.now()
     readings = core.bank.read_all()
     wanted = set(labels) if labels is not None else None
     report = ReconcileReport()
@@ -58,6 +64,9 @@ def reconcile(core: Core, labels: Iterable[str] | None = None) -> ReconcileRepor
         compartments = session.exec(select(Compartment).order_by(col(Compartment.label)))
         for compartment in compartments:
             if wanted is not None and compartment.label not in wanted:
+                continue
+            if compartment.updated_at is not None and compartment.updated_at > read_at:
+                report.waiting.append(compartment.label)
                 continue
             reading = readings.get(compartment.label)
             events += _one(core, session, compartment, reading, report, now)

@@ -180,6 +180,8 @@ def test_expiry_then_retrieval(core, world, clock):
     world.deliver(core)
     assert delivery(core, d).state == D.RETURNED
     assert compartment(core, label).state == C.FREE
+    with pytest.raises(CodeExpired):  # a late citizen is still told what happened
+        pickup(core, code, date_of_birth=DOB, kiosk="k1")
 
 
 def test_cancel_stored_waits_for_retrieval(core, world):
@@ -389,3 +391,38 @@ def test_every_change_is_audited_and_chain_verifies(core, world):
         kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
     assert report.ok and report.checked == len(kinds)
     assert "delivery_loading" in kinds and "delivery_stored" in kinds
+
+
+class ReadWhilePickingUp(World):
+    """A bank whose door reading is slow enough for a pickup to start meanwhile."""
+
+    meanwhile = None
+
+    def read_all(self):
+        readings = super().read_all()
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return readings
+
+
+def test_reconcile_leaves_an_intent_newer_than_its_reading_alone(engine, clock, settings):
+    world = ReadWhilePickingUp.bank_of(SMALL_BANK)
+    core = build_core(engine, clock, settings, world)
+    d = new_delivery(core, "REF-RACE")
+    label = load(core, world, d)
+    code = code_sent(core, d)
+
+    def citizen_arrives():
+        clock.advance(seconds=1)
+        pickup(core, code, date_of_birth=DOB, kiosk="k1")
+
+    world.meanwhile = citizen_arrives
+    report = reconcile(core, labels=[label])  # as when the board came back online
+    assert label in report.waiting and not report.undone
+    world.deliver(core)
+    world.take(label)
+    world.close_door(label)
+    world.deliver(core)
+    assert delivery(core, d).state == D.COLLECTED
+    assert compartment(core, label).state == C.FREE
