@@ -26,17 +26,10 @@ class EventPump:
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="event-pump", daemon=True)
         self._unsubscribe = core.bank.subscribe(self._queue.put)
-        self._idle = threading.Condition()
-        self._busy = 0
 
     def start(self) -> EventPump:
         self._thread.start()
         return self
-
-    def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Block until every event received so far is handled (tests and the demo use it)."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def _run(self) -> None:
         while True:
@@ -50,8 +43,6 @@ class EventPump:
                 log.exception("handling %s failed", item)
             finally:
                 self._queue.task_done()
-                with self._idle:
-                    self._idle.notify_all()
 
     def close(self) -> None:
         self._unsubscribe()

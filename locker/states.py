@@ -44,8 +44,8 @@ COMPARTMENT_MOVES: Final[dict[C, frozenset[C]]] = {
 }
 
 ENDED: Final = frozenset({D.COLLECTED, D.RETURNED, D.CANCELLED})
-"""States in which nothing more is owed to the citizen (a cancelled delivery may still need
-retrieving from its compartment; :func:`is_finished` says when it is truly done)."""
+"""States in which nothing more is owed to the citizen (a cancelled delivery may still wait in
+its compartment for retrieval)."""
 
 _STAMPS: Final = {
     D.STORED: "stored_at",
@@ -54,11 +54,6 @@ _STAMPS: Final = {
     D.CANCELLED: "cancelled_at",
     D.EXPIRED: "expired_at",
 }
-
-
-def is_finished(delivery: Delivery) -> bool:
-    """True once the delivery holds no compartment and nothing more will happen to it."""
-    return delivery.state in ENDED and delivery.compartment is None
 
 
 def move_delivery(

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from locker.errors import RateLimited
 from locker.models import Throttle
 
 WINDOW = timedelta(hours=1)
@@ -49,12 +48,6 @@ def seconds_locked(session: Session, key: str, now: datetime) -> int:
     if row is None or row.locked_until is None or row.locked_until <= now:
         return 0
     return math.ceil((row.locked_until - now).total_seconds())
-
-
-def ensure_open(session: Session, key: str, now: datetime, message: str) -> None:
-    wait = seconds_locked(session, key, now)
-    if wait:
-        raise RateLimited(message, wait)
 
 
 def fail(session: Session, key: str, rule: Backoff, now: datetime) -> int:

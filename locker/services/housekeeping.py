@@ -17,7 +17,7 @@ from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery, Notification
 from locker.services.intents import revoke_codes
-from locker.states import move_delivery
+from locker.states import ENDED, move_delivery
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import MessageKind, NotificationState
 
@@ -163,7 +163,7 @@ def erase_due(core: Core) -> list[str]:
                 col(Delivery.erased_at) == None,
                 col(Delivery.ended_at) <= cutoff,
                 col(Delivery.compartment) == None,
-                col(Delivery.state).in_([D.COLLECTED, D.RETURNED, D.CANCELLED]),
+                col(Delivery.state).in_(ENDED),
             )
         )
         for delivery in finished:

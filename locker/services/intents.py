@@ -80,7 +80,7 @@ def complete_intent(
         move_delivery(
             session, delivery, D.COLLECTED if collected else D.RETURNED, at=at, actor=actor
         )
-        _use_codes(session, delivery, at)
+        mark_code_used(session, delivery, at)
         detach(delivery, compartment)
         delivery.ended_at = at
         kind = MessageKind.COLLECTED if collected else MessageKind.RETURNED
@@ -142,10 +142,6 @@ def revoke_codes(session: Session, delivery: Delivery, at: datetime) -> None:
 
 
 def mark_code_used(session: Session, delivery: Delivery, at: datetime) -> None:
-    _use_codes(session, delivery, at)
-
-
-def _use_codes(session: Session, delivery: Delivery, at: datetime) -> None:
     """Spend the delivery's live codes; a revoked one stays revoked (its owner is still told
     "expired", not "wrong code")."""
     for code in _codes(session, delivery):
