@@ -26,8 +26,8 @@ from firmware_bridge import cu16
 from firmware_bridge.bus import Bus, dialect_for, wire_time
 from hardware.bank import build_bank
 from locker.ports import EventKind, HardwareEvent
-from simulator.cli import board_layout
-from simulator.sim import Simulator
+from simulator.board_layouts import board_layout
+from simulator.virtual_hardware import VirtualHardware
 
 TARGET = 1.2
 
@@ -42,7 +42,7 @@ def bench_unlock(samples: int, baud: int, latency_ms: float) -> dict[str, Any]:
     layout = board_layout("cu16", 1, 16, baud)
     frame_size = len(cu16.unlock_request(0, 0).encode())
     timings: list[float] = []
-    with Simulator(layout, latency_ms=latency_ms) as sim:
+    with VirtualHardware(layout, latency_ms=latency_ms) as sim:
         on_wire: dict[bytes, float] = {}
         seen = threading.Event()
 
@@ -95,7 +95,7 @@ def bench_sweep(boards: int, samples: int, baud: int, latency_ms: float) -> dict
     floor = wire_time(request + dialect.reply_size(boards), baud) + latency_ms / 1000
     timings: list[float] = []
     with (
-        Simulator(layout, latency_ms=latency_ms) as sim,
+        VirtualHardware(layout, latency_ms=latency_ms) as sim,
         Bus(sim.ports["bus"], dialect, config.boards, baud, config.timing) as bus,
     ):
         bus.sweep()  # open the port, warm up

@@ -38,9 +38,8 @@ from firmware_bridge import cu16
 from hardware.layout import SerialPlace
 from kiosk.api import pickup as pickup_api
 from kiosk.app import create_app
-from kiosk.composition import Controller
+from kiosk.demo import sim_router, world_controller
 from kiosk.pages.serving import ThreadedServer
-from kiosk.simulation import Simulation
 from locker import codes
 from locker.config import load_settings
 from locker.core import Core
@@ -48,6 +47,8 @@ from locker.db import reading
 from locker.services import deliveries, loading, technician
 from locker.services.lookup import compartment_by_label, delivery_by_id
 from locker.vocabulary import DocumentType
+from runtime.controller import Controller
+from simulator.world import SimulatedWorld, build_world
 
 WIDTH, HEIGHT = 640, 480
 BATCH = 8
@@ -93,7 +94,7 @@ def bench_decode(samples: int) -> dict[str, Any]:
 
 
 @contextmanager
-def served() -> Iterator[tuple[str, Controller, Simulation]]:
+def served() -> Iterator[tuple[str, Controller, SimulatedWorld]]:
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as scratch:
         overrides: dict[str, dict[str, Any]] = {
             "locker": {"demo": True, "bank_id": "bench", "data_dir": scratch},
@@ -101,23 +102,24 @@ def served() -> Iterator[tuple[str, Controller, Simulation]]:
             "notify": {"poll_interval_s": 0.1},
             "email": {"enabled": False},
         }
-        simulation = Simulation(load_settings(environ={}, overrides=overrides))
+        world = build_world()
         try:
-            for section, values in simulation.standin_settings().items():
+            for section, values in world.standin_settings().items():
                 overrides.setdefault(section, {}).update(values)
             overrides["email"] = {"enabled": False}
             settings = load_settings(environ={}, overrides=overrides)
-            controller = Controller(
-                settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
+            controller = world_controller(
+                world, settings, migrate_on_start=True, housekeeping_interval_s=3600
             )
-            server = ThreadedServer(create_app(settings, controller))
+            app = create_app(settings, controller, extra_routers=[sim_router(world, controller)])
+            server = ThreadedServer(app)
             base = server.start()
             try:
-                yield base, controller, simulation
+                yield base, controller, world
             finally:
                 server.stop()
         finally:
-            simulation.close()
+            world.close()
 
 
 class Client:
@@ -141,10 +143,10 @@ class Client:
 class Watch:
     """Wakes the benchmark on any change of the core or the simulated world."""
 
-    def __init__(self, core: Core, simulation: Simulation) -> None:
+    def __init__(self, core: Core, simulation: SimulatedWorld) -> None:
         self.changed = threading.Condition()
         core.listen(lambda _event: self.poke())
-        simulation.sim.world.listen(lambda _label: self.poke())
+        simulation.hardware.physics.listen(lambda _label: self.poke())
 
     def poke(self) -> None:
         with self.changed:
@@ -156,10 +158,10 @@ class Watch:
                 raise RuntimeError("the simulated locker did not get there in time")
 
 
-def _door_seen_open(core: Core, simulation: Simulation, label: str) -> bool:
+def _door_seen_open(core: Core, simulation: SimulatedWorld, label: str) -> bool:
     with reading(core.engine) as session:
         seen = compartment_by_label(session, label).door_open
-    return bool(seen and simulation.sim.door_open(label))
+    return bool(seen and simulation.hardware.door_open(label))
 
 
 def _state(core: Core, delivery_id: str) -> str:
@@ -167,10 +169,10 @@ def _state(core: Core, delivery_id: str) -> str:
         return str(delivery_by_id(session, delivery_id).state)
 
 
-def watch_the_wire(core: Core, simulation: Simulation, watch: Watch) -> list[float]:
+def watch_the_wire(core: Core, simulation: SimulatedWorld, watch: Watch) -> list[float]:
     """Set the GPIO compartments aside (their unlock is no frame on the wire) and return the
     list that collects when each unlock frame is fully on the simulated wire."""
-    layout = simulation.sim.layout
+    layout = simulation.hardware.layout
     serial = {c.label for c in layout.compartments if isinstance(c.place, SerialPlace)}
     for spec in core.bank.compartments():
         if spec.label not in serial:
@@ -182,18 +184,18 @@ def watch_the_wire(core: Core, simulation: Simulation, watch: Watch) -> list[flo
             on_wire.append(when)
             watch.poke()
 
-    for bus in simulation.sim.buses.values():
+    for bus in simulation.hardware.buses.values():
         bus.observers.append(observe)
     return on_wire
 
 
 def take_and_close(
-    core: Core, simulation: Simulation, watch: Watch, delivery_id: str, label: str
+    core: Core, simulation: SimulatedWorld, watch: Watch, delivery_id: str, label: str
 ) -> None:
     """The citizen takes the document out and closes the door; wait until it is collected."""
     watch.until(lambda: _door_seen_open(core, simulation, label))
-    simulation.sim.take_item(label)
-    simulation.sim.close_door(label)
+    simulation.hardware.take_item(label)
+    simulation.hardware.close_door(label)
     watch.until(lambda: _state(core, delivery_id) == "collected")
 
 
@@ -212,7 +214,7 @@ def bench_pickup(samples: int) -> dict[str, Any]:
             try:
                 done = 0
                 while done < samples:
-                    batch = _store_batch(core, simulation, watch, min(BATCH, samples - done), done)
+                    batch = store_batch(core, simulation, watch, min(BATCH, samples - done), done)
                     for delivery_id, label, code in batch:
                         frame = camera_frame(codes.qr_payload("bench", code))
                         on_wire.clear()
@@ -243,8 +245,8 @@ def bench_pickup(samples: int) -> dict[str, Any]:
     }
 
 
-def _store_batch(
-    core: Core, simulation: Simulation, watch: Watch, count: int, offset: int
+def store_batch(
+    core: Core, simulation: SimulatedWorld, watch: Watch, count: int, offset: int
 ) -> list[tuple[str, str, str]]:
     """``count`` stored deliveries with their compartment and pickup code (from the SMS)."""
     batch = []
@@ -262,8 +264,8 @@ def _store_batch(
         )
         label = loading.start_loading(core, delivery.id, actor="bench")
         watch.until(lambda label=label: _door_seen_open(core, simulation, label))
-        simulation.sim.put_item(label)
-        simulation.sim.close_door(label)
+        simulation.hardware.put_item(label)
+        simulation.hardware.close_door(label)
         watch.until(lambda d=delivery.id: _state(core, d) == "stored")
         batch.append((delivery.id, label, phone))
     inbox = simulation.inbox

@@ -3,19 +3,19 @@ controller. Nothing is built at import time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
 from kiosk import errors, pages
 from kiosk.api import admin, compartments, deliveries, pickup, session
-from kiosk.composition import Controller
 from kiosk.sessions import SessionSigner
 from locker.codes import derive_key
 from locker.config import Settings
+from runtime.controller import Controller
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -31,11 +31,17 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, controller: Controller | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    controller: Controller | None = None,
+    *,
+    extra_routers: Iterable[APIRouter] = (),
+) -> FastAPI:
     """The app around ``controller`` (built from ``settings`` if not given).
 
-    A controller passed in that is not started yet is started and closed with the app; one
-    already started is left to its owner.
+    A controller passed in that is not built yet is started and closed with the app; one
+    already built is left to its owner. ``extra_routers`` are mounted too (the demo's ``/sim``,
+    which the simulator makes: the kiosk never imports it).
     """
     controller = controller or Controller(settings)
     owned = controller.core is None
@@ -67,13 +73,10 @@ def create_app(settings: Settings, controller: Controller | None = None) -> Fast
         compartments.router,
         admin.router,
         session.router,
+        *extra_routers,
     ):
         app.include_router(router)
     pages.install(app)
-    if controller.simulation is not None:
-        from kiosk import sim_routes  # noqa: PLC0415 - only on the simulator
-
-        app.include_router(sim_routes.router)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

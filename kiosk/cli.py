@@ -106,7 +106,7 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="locker", description="Controller for municipal document pickup lockers."
     )
@@ -162,34 +162,78 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_parser("reference", help="print docs/configuration.md (every setting)").set_defaults(
         func=cmd_config_reference
     )
-    for extra in _extensions():
-        extra(commands)
+    for register in _command_groups(argv):
+        register(commands)
     return parser
 
 
-def _extensions() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    """Command groups that live with their adapters (hardware, simulator, kiosk)."""
-    found = []
-    for module in (
-        "hardware.cli",
-        "simulator.cli",
-        "kiosk.commands",
-        "simulator.scenario_cli",
-        "simulator.world_server",
-        "kiosk.bench",
-    ):
-        try:
-            imported = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-            continue
-        found.append(imported.register)
+LAZY_GROUPS = {
+    "sim": ("simulator.cli", "the simulated world: virtual boards, a whole world, scenarios"),
+    "bench": ("benchmarks.cli", "run the benchmarks on the simulator and print the figures"),
+}
+"""Command groups of the development tools: their modules are imported only when invoked, so
+the production commands never load the simulator or the benchmarks."""
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _command_groups(argv: Sequence[str] | None) -> list[Register]:
+    """The ``register`` functions of the command groups that live with their adapters."""
+    from hardware import cli as hardware_cli  # noqa: PLC0415 - light: no board is touched
+    from kiosk import commands  # noqa: PLC0415 - light: the web stack loads when serving
+
+    wanted = _invoked(sys.argv[1:] if argv is None else argv)
+    found: list[Register] = [hardware_cli.register, commands.register]
+    for name, (module, help_text) in LAZY_GROUPS.items():
+        if name == wanted:
+            found.append(_load_group(name, module, help_text))
+        else:
+            found.append(_stub(name, help_text))
     return found
 
 
+def _invoked(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def _load_group(name: str, module: str, help_text: str) -> Register:
+    try:
+        imported = __import__(module, fromlist=["register"])
+    except ModuleNotFoundError as err:
+        if err.name is None or not module.startswith(err.name):
+            raise
+        return _stub(name, help_text, missing=True)
+    register: Register = imported.register
+    return register
+
+
+def _stub(name: str, help_text: str, *, missing: bool = False) -> Register:
+    """A group listed in ``--help`` whose module is not loaded (or not installed)."""
+
+    def unavailable(args: argparse.Namespace) -> int:
+        print(
+            f"locker {name}: this comes with a development checkout (./dev setup), not with"
+            " the installed appliance",
+            file=sys.stderr,
+        )
+        return 2
+
+    def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        stub = subparsers.add_parser(name, help=help_text, add_help=not missing)
+        stub.set_defaults(func=unavailable)
+
+    return register
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Handler = args.func
     try:

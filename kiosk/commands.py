@@ -14,9 +14,10 @@ from locker.config import Settings, load_settings
 from locker.errors import Conflict
 from locker.services import accounts
 from locker.vocabulary import Role
+from runtime.signals import until_signalled
 
 if TYPE_CHECKING:
-    from kiosk.composition import Controller
+    from runtime.controller import Controller
 
 DEMO_USER = ("demo", "demo")
 DEMO_KEY = "demo-key"
@@ -51,7 +52,7 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.app import create_app  # noqa: PLC0415 - the web stack only when serving
-    from kiosk.composition import Controller  # noqa: PLC0415
+    from runtime.controller import Controller  # noqa: PLC0415
 
     settings = load_settings(_config_path(args))
     controller = Controller(settings)
@@ -104,19 +105,24 @@ def seed_demo_accounts(controller: Controller) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kiosk.app import create_app  # noqa: PLC0415 - the web stack only when serving
-    from kiosk.composition import Controller  # noqa: PLC0415
-    from kiosk.simulation import Simulation  # noqa: PLC0415 - the simulator only for the demo
+    # The simulator and the web stack only when the demo runs.
+    from hardware.layout import load_layout  # noqa: PLC0415
+    from kiosk.app import create_app  # noqa: PLC0415
+    from kiosk.demo import sim_router, world_controller  # noqa: PLC0415
+    from simulator.world import WorldStateError, build_world  # noqa: PLC0415
 
     data_dir = args.data_dir.resolve()
     config = _config_path(args)
     first = demo_settings(config, data_dir, args.host, args.port)
-    simulation = Simulation(first, state_dir=data_dir)
+    layout = load_layout(first.hardware.layout) if first.hardware.layout else None
     try:
-        settings = demo_settings(
-            config, data_dir, args.host, args.port, simulation.standin_settings()
-        )
-        controller = Controller(settings, simulation=simulation, migrate_on_start=True).start()
+        world = build_world(layout, state_dir=data_dir)
+    except WorldStateError as err:
+        print(f"locker demo: {err}", file=sys.stderr)
+        return 2
+    try:
+        settings = demo_settings(config, data_dir, args.host, args.port, world.standin_settings())
+        controller = world_controller(world, settings, migrate_on_start=True).start()
         try:
             seed_demo_accounts(controller)
             base = f"http://{args.host}:{args.port}"
@@ -130,11 +136,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "Stop with Ctrl-C; start again to find everything as it was.",
                 flush=True,
             )
-            _run(create_app(settings, controller), args.host, args.port)
+            app = create_app(settings, controller, extra_routers=[sim_router(world, controller)])
+            _run(app, args.host, args.port)
         finally:
             controller.close()
     finally:
-        simulation.close()
+        world.close()
     return 0
 
 
@@ -147,6 +154,12 @@ def _run(app: Any, host: str, port: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # Kiosks keep event streams open; do not wait for them to hang up when stopping.
-    uvicorn.run(
-        app, host=host, port=port, log_level="info", access_log=False, timeout_graceful_shutdown=3
-    )
+    with until_signalled():  # so that the callers' finally blocks close bank and database
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=3,
+        )

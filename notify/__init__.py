@@ -2,7 +2,8 @@
 
 What the composition root wires::
 
-    runner = notify.start_worker(core)          # threads draining the outbox
+    runner = notify.outbox_runner(core)         # built, not started
+    runner.start()                               # threads draining the outbox
     ...
     runner.close()                               # on shutdown
 
@@ -36,6 +37,7 @@ __all__ = [
     "Sender",
     "apply_twilio_status",
     "build_senders",
+    "outbox_runner",
     "start_worker",
 ]
 
@@ -50,8 +52,8 @@ def build_senders(settings: Settings) -> dict[Channel, Sender]:
     return senders
 
 
-def start_worker(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
-    """Start draining the outbox in background threads; ``close()`` the result to stop."""
+def outbox_runner(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
+    """The worker that drains the outbox, not started yet (``start()``, later ``close()``)."""
     senders = build_senders(core.settings) if senders is None else senders
     too_long = {k: v for k, v in stored_sms_segments(core.settings).items() if v > 1}
     if Channel.SMS in senders and too_long:
@@ -59,4 +61,9 @@ def start_worker(core: Core, senders: Mapping[Channel, Sender] | None = None) ->
             "locker.location is so long that the pickup-code SMS takes %s segments; shorten it",
             too_long,
         )
-    return OutboxRunner(OutboxWorker(core, senders)).start()
+    return OutboxRunner(OutboxWorker(core, senders))
+
+
+def start_worker(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
+    """Start draining the outbox in background threads; ``close()`` the result to stop."""
+    return outbox_runner(core, senders).start()

@@ -22,7 +22,7 @@ from firmware_bridge import cu16, xor8a
 from firmware_bridge.bus import BoardSettings, wire_time
 from firmware_bridge.errors import FrameError
 from hardware.layout import BusConfig
-from simulator.world import World
+from simulator.physics import BankPhysics
 
 RequestObserver = Callable[[bytes, float], None]
 """Called with each request and the moment its last byte is on the wire (monotonic)."""
@@ -31,14 +31,14 @@ RequestObserver = Callable[[bytes, float], None]
 class VirtualBus:
     def __init__(
         self,
-        world: World,
+        physics: BankPhysics,
         config: BusConfig,
         placements: Mapping[tuple[int, int], str],
         latency_s: float = 0.005,
         seed: int = 0,
         cu16_unlock_reply: bool = True,
     ) -> None:
-        self.world = world
+        self.physics = physics
         self.name = config.name
         self.protocol = config.protocol
         self.baud = config.baud
@@ -122,24 +122,24 @@ class VirtualBus:
         if not broadcast and self._offline(message.board):
             return
         replies = self._cu16(message) if self.protocol == "cu16" else self._xor8a(message)
-        if self.world.silent(self.name):
+        if self.physics.silent(self.name):
             return
         start = on_wire + self.latency_s
         for address, reply in replies:
-            faults = self.world.board_faults(self.board_id(address))
+            faults = self.physics.board_faults(self.board_id(address))
             if faults.offline:
                 continue
             begin = max(start + faults.slow_ms / 1000, self._line_free)
             end = begin + wire_time(len(reply), self.baud)
             self._line_free = end
-            if self.world.take_lost_reply(self.board_id(address)):
+            if self.physics.take_lost_reply(self.board_id(address)):
                 continue
             if self._stop.wait(max(0.0, end - time.monotonic())):
                 return
             os.write(self._master, self._damage(reply, faults.corrupt_rate))
 
     def _offline(self, address: int) -> bool:
-        return address in self.boards and self.world.board_faults(self.board_id(address)).offline
+        return address in self.boards and self.physics.board_faults(self.board_id(address)).offline
 
     def _damage(self, reply: bytes, rate: float) -> bytes:
         if not rate or self._random.random() >= rate:
@@ -156,7 +156,7 @@ class VirtualBus:
     def _pulse(self, address: int, channel: int) -> None:
         label = self._placements.get((address, channel))
         if label is not None:
-            self.world.pulse(label)
+            self.physics.pulse(label)
 
     def _bits(self, address: int) -> tuple[int, int]:
         """Lock-feedback and IR bits of a board as its inputs read (its polarity applied)."""
@@ -164,7 +164,7 @@ class VirtualBus:
         locks = items = 0
         for channel in range(settings.channels):
             label = self._placements.get((address, channel))
-            state = self.world.compartment(label) if label is not None else None
+            state = self.physics.compartment(label) if label is not None else None
             closed = state.locked if state is not None else True
             item = state.item if state is not None else False
             locks |= (closed == settings.closed_when_set) << channel

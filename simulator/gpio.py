@@ -13,14 +13,14 @@ from typing import Any
 from gpiozero.pins.mock import MockConnectedPin
 
 from hardware.layout import CompartmentConfig, GpioPlace
-from simulator.world import World
+from simulator.physics import BankPhysics
 
 
 class _Coil:
     """Stands where MockConnectedPin expects an input pin: it feels the relay output's level."""
 
-    def __init__(self, world: World, label: str, active_high: bool) -> None:
-        self._world = world
+    def __init__(self, physics: BankPhysics, label: str, active_high: bool) -> None:
+        self._physics = physics
         self._label = label
         self._active_high = active_high
         self.energised = False
@@ -35,15 +35,15 @@ class _Coil:
         energised = level == self._active_high
         if energised and not self.energised:
             self.energised = True
-            self._world.pulse(self._label)
+            self._physics.pulse(self._label)
         self.energised = energised
 
 
 class GpioRig:
     def __init__(
-        self, world: World, compartments: Sequence[CompartmentConfig], factory: Any
+        self, physics: BankPhysics, compartments: Sequence[CompartmentConfig], factory: Any
     ) -> None:
-        self._world = world
+        self._physics = physics
         self._factory = factory
         self._places: dict[str, GpioPlace] = {}
         self.coils: dict[str, _Coil] = {}
@@ -51,10 +51,10 @@ class GpioRig:
             place = compartment.place
             assert isinstance(place, GpioPlace)
             self._places[compartment.label] = place
-            coil = _Coil(world, compartment.label, place.lock_active_high)
+            coil = _Coil(physics, compartment.label, place.lock_active_high)
             self.coils[compartment.label] = coil
             factory.pin(place.lock_pin, pin_class=MockConnectedPin, input_pin=coil)
-        self._unlisten = world.listen(self._changed)
+        self._unlisten = physics.listen(self._changed)
 
     def door_pin(self, label: str) -> Any:
         return self._factory.pin(self._places[label].door_pin)
@@ -74,7 +74,7 @@ class GpioRig:
         pin = self.door_pin(label)
         if pin.function != "input":
             return
-        closed = not self._world.compartment(label).door_open
+        closed = not self._physics.compartment(label).door_open
         if closed == place.door_closed_high:
             pin.drive_high()
         else:

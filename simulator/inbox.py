@@ -46,6 +46,13 @@ class Inbox:
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         self._entries: list[Entry] = [dict(e) for e in entries]
         self._changed = threading.Condition()
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher()`` after every message, in the stand-in's thread, before the stand-in
+        answers the sender (so a world saved by it never misses a message counted as sent)."""
+        with self._changed:
+            self._watchers.append(watcher)
 
     def add_sms(self, to: str, body: str) -> Entry:
         return self._add({"channel": "sms", "to": to, "body": body, "code": find_code(body)})
@@ -59,6 +66,9 @@ class Inbox:
         with self._changed:
             self._entries.append(entry)
             self._changed.notify_all()
+            watchers = list(self._watchers)
+        for watcher in watchers:
+            watcher()
         return copy.deepcopy(entry)
 
     def messages(self, channel: str | None = None, to: str | None = None) -> list[Entry]:

@@ -29,20 +29,17 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import col, func, select
 
-from hardware.bank import build_bank
-from kiosk.pump import EventPump
-from locker import migrate
 from locker.clock import ManualClock
 from locker.config import load_settings
 from locker.core import Core
-from locker.db import make_engine, reading
+from locker.db import reading
 from locker.errors import (
     CodeExpired,
     CodeInvalid,
@@ -54,16 +51,14 @@ from locker.errors import (
 )
 from locker.models import AuditEvent, Compartment, Delivery
 from locker.services import deliveries, housekeeping, loading, pickup, retrieval, technician
-from locker.services.compartments import sync_compartments
-from locker.services.reconcile import reconcile
 from locker.vocabulary import CompartmentState, DeliveryState, DocumentType, Size
 from notify import OutboxWorker, build_senders
+from runtime.controller import Controller
 from simulator.inbox import Inbox
 from simulator.scenario_report import ScenarioResult, Tally
-from simulator.scenario_rig import WAIT_S, EventLog, ScenarioBroken, scenario_layout
+from simulator.scenario_rig import EventLog, scenario_layout
 from simulator.scenario_spec import LOCAL, START, ScenarioSpec
-from simulator.sim import Simulator
-from simulator.twilio_standin import TwilioStandin
+from simulator.world import SimulatedWorld, simulated_world
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +103,12 @@ class Citizen:
 
 
 class ScenarioRun:
-    def __init__(self, spec: ScenarioSpec, core: Core, sim: Simulator, twilio: TwilioStandin):
+    def __init__(self, spec: ScenarioSpec, core: Core, world: SimulatedWorld):
         self.spec = spec
         self.core = core
-        self.sim = sim
-        self.twilio = twilio
-        self.inbox: Inbox = twilio.inbox
+        self.world = world
+        self.sim = world.hardware
+        self.inbox: Inbox = world.inbox
         assert isinstance(core.clock, ManualClock)
         self.clock: ManualClock = core.clock
         self.random = random.Random(spec.seed)
@@ -401,7 +396,7 @@ class ScenarioRun:
             compartment = session.get(Compartment, label)
             faulted = compartment is not None and compartment.state == CompartmentState.FAULT
         if faulted:
-            inside = self.sim.world.compartment(label).item
+            inside = self.sim.physics.compartment(label).item
             technician.clear_fault(self.core, label, document_inside=inside, actor="technician")
             self.tally.repairs += 1
 
@@ -421,8 +416,8 @@ class ScenarioRun:
 
     def start_sms_outage(self) -> None:
         self.tally.sms_outages += 1
-        self.twilio.set_down(True)
-        self.later(timedelta(hours=1), lambda: self.twilio.set_down(False))
+        self.world.set_fault("sms_down", "", True)
+        self.later(timedelta(hours=1), lambda: self.world.set_fault("sms_down", "", False))
 
     # -- the result ------------------------------------------------------------------
 
@@ -465,13 +460,17 @@ class ScenarioRun:
 
 @contextmanager
 def scenario_controller(spec: ScenarioSpec, workdir: Path) -> Iterator[ScenarioRun]:
-    """The real controller parts on the simulated bank, with a manual clock."""
-    layout = scenario_layout(spec)
-    inbox = Inbox()
-    with (
-        Simulator(layout, latency_ms=spec.board_latency_ms, seed=spec.seed) as sim,
-        TwilioStandin(inbox) as twilio,
-    ):
+    """The real controller (the runtime's composition root, built but with only its event pump
+    started) on the simulated world, with a manual clock; the run drives housekeeping and the
+    outbox pass by pass."""
+    clock = ManualClock(START)
+    with simulated_world(
+        scenario_layout(spec),
+        latency_ms=spec.board_latency_ms,
+        seed=spec.seed,
+        clock=clock,
+        email=False,
+    ) as world:
         settings = load_settings(
             environ={},
             overrides={
@@ -481,30 +480,19 @@ def scenario_controller(spec: ScenarioSpec, workdir: Path) -> Iterator[ScenarioR
                     "reminder_after_days": 2,
                     "reminder_before_expiry_days": 1,
                 },
-                "sms": twilio.settings(),
-                "email": {"enabled": False},
+                **world.standin_settings(),
             },
         )
-        engine = make_engine(settings.database_url)
-        migrate.upgrade(engine)
-        bank = build_bank(sim.controller_layout(), start=False)
-        try:
-            bank.start()
-            if not bank.wait_settled(WAIT_S):
-                raise ScenarioBroken("the simulated bank did not settle")
-            core = Core(engine, ManualClock(START), settings, bank)
-            sync_compartments(core)
-            reconcile(core)
-            pump = EventPump(core).start()
-            run = ScenarioRun(spec, core, sim, twilio)
+        with closing(
+            Controller(settings, bank=world.bank, clock=clock, migrate_on_start=True).build()
+        ) as controller:
+            assert controller.pump is not None
+            controller.pump.start()
+            run = ScenarioRun(spec, controller.running, world)
             try:
                 yield run
             finally:
                 run.close()
-                pump.close()
-        finally:
-            bank.close()
-            engine.dispose()
 
 
 def run_scenario(

@@ -9,7 +9,7 @@ from dataclasses import replace
 from hardware.layout import CompartmentConfig, Layout
 from locker.core import Core, DomainEvent
 from locker.vocabulary import Size
-from simulator.cli import board_layout
+from simulator.board_layouts import board_layout
 from simulator.scenario_spec import ScenarioSpec
 
 WAIT_S = 10.0

@@ -1,268 +1,265 @@
-"""The one simulated physical world: locks, doors and items, and the faults a test asks for.
+"""The one simulated world behind a controller, built by :func:`build_world`.
 
-Door physics: a closed door's latch is engaged (``locked``). A lock pulse releases the latch
-and the spring pushes the door open — unless the lock is jammed. The door stays open until
-someone closes it, which engages the latch again. Forcing a door opens it with the latch
-broken out (it reads open like any open door).
+A :class:`SimulatedWorld` holds everything outside the controller that the demo, the drills,
+the scenario runner, the benchmarks and the tests fake:
 
-Faults live here too (per board and per bus), so that the whole state survives a demo restart
-through :meth:`World.to_dict` / :meth:`World.from_dict`. Listeners hear about every change of a
-compartment, watchers about any change (to save it), after the world's lock is released, in the
-thread that made the change.
+* the hardware (:class:`~simulator.virtual_hardware.VirtualHardware`): the bank's physics,
+  virtual lock boards behind ptys and gpiozero mock pins;
+* optionally the production bank wired to it (``with_bank``), for a controller in the same
+  process; a controller in another process opens the ptys itself (``locker sim world``);
+* the SMS and mail stand-ins and their common :class:`~simulator.inbox.Inbox`;
+* a clock that can jump ahead (the demo's :class:`~locker.clock.OffsetClock`, or a test's
+  :class:`~locker.clock.ManualClock`).
+
+The verbs of ``/sim`` (shared/API.md) are its methods; :mod:`simulator.control` serves them.
+With a ``state_dir`` the physical state (doors, items, faults), the inbox, the message faults
+and the clock's offset are written to ``simulator.json`` at every change, atomically and in the
+thread that made it, so a demo killed at any moment finds the world as it was. A state file
+that cannot be read is refused (:class:`WorldStateError`), never silently replaced by an empty
+world: that would lose documents the controller believes are inside.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol, get_args
 
-Listener = Callable[[str], None]
+from hardware.bank import CompositeBank
+from hardware.layout import Layout
+from locker.clock import ManualClock, OffsetClock
+from simulator.inbox import Inbox
+from simulator.smtp_standin import SmtpStandin
+from simulator.twilio_standin import TwilioStandin
+from simulator.virtual_hardware import VirtualHardware, load_demo_layout
 
-
-@dataclass
-class Compartment:
-    locked: bool = True
-    door_open: bool = False
-    item: bool = False
-    jammed: bool = False
-    forced: bool = False
-    left_open: bool = False
-    pulses: int = 0
-
-    def faults(self) -> list[str]:
-        return [name for name in ("jammed", "forced", "left_open") if getattr(self, name)]
-
-
-@dataclass
-class BoardFaults:
-    offline: bool = False
-    corrupt_rate: float = 0.0
-    """Share of replies with one byte damaged (0..1)."""
-    slow_ms: float = 0.0
-    """Extra delay before every reply."""
-    lose_replies: int = 0
-    """The next this many replies are lost (the commands are still carried out)."""
-
-    def active(self) -> list[str]:
-        names = []
-        if self.offline:
-            names.append("board_offline")
-        if self.corrupt_rate:
-            names.append("corrupt_replies")
-        if self.slow_ms:
-            names.append("slow_replies")
-        if self.lose_replies:
-            names.append("lose_replies")
-        return names
+log = logging.getLogger(__name__)
+STATE_FILE = "simulator.json"
+HardwareFault = Literal[
+    "jam", "board_offline", "corrupt_replies", "slow_replies", "silence", "left_open"
+]
+MessageFault = Literal["sms_down", "smtp_down"]
+FaultKind = Literal[HardwareFault, MessageFault]
+MESSAGE_FAULTS: tuple[str, ...] = get_args(MessageFault)
+Verb = Literal["close", "force", "open", "item"]
 
 
-class World:
+class WorldClock(Protocol):
+    def now(self) -> Any: ...
+
+    def advance(self, seconds: float) -> Any: ...
+
+
+class WorldError(ValueError):
+    """A request the world cannot carry out (an unknown compartment, a closed door, …)."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.detail = detail
+
+
+class WorldStateError(RuntimeError):
+    """The saved world cannot be read; starting empty would lose documents."""
+
+
+class SimulatedWorld:
     def __init__(
-        self, labels: Iterable[str], boards: Iterable[str] = (), buses: Iterable[str] = ()
-    ):
-        self._compartments = {label: Compartment() for label in labels}
-        self._boards = {board: BoardFaults() for board in boards}
-        self._silent = dict.fromkeys(buses, False)
-        self._changed = threading.Condition()
-        self._listeners: list[Listener] = []
-        self._watchers: list[Callable[[], None]] = []
+        self,
+        layout: Layout,
+        *,
+        state_dir: Path | None = None,
+        latency_ms: float = 5.0,
+        seed: int = 0,
+        clock: WorldClock | None = None,
+        with_bank: bool = True,
+        sms: bool = True,
+        email: bool = True,
+        settle_timeout_s: float = 15.0,
+    ) -> None:
+        self.state_path = state_dir / STATE_FILE if state_dir else None
+        saved = self._read()
+        self._save_lock = threading.Lock()
+        self.bank: CompositeBank | None = None
+        self.twilio: TwilioStandin | None = None
+        self.smtp: SmtpStandin | None = None
+        self.hardware = VirtualHardware(layout, latency_ms, seed, state=saved.get("world"))
+        try:
+            self.hardware.start()
+            if with_bank:
+                self.bank = self.hardware.production_bank(settle_timeout_s)
+            self.inbox = Inbox(saved.get("inbox", []))
+            self.twilio = TwilioStandin(self.inbox).start() if sms else None
+            self.smtp = SmtpStandin(self.inbox).start() if email else None
+            offset = timedelta(seconds=float(saved.get("clock_offset_s", 0)))
+            self.clock: WorldClock = clock if clock is not None else OffsetClock(offset)
+            self.message_faults = dict.fromkeys(MESSAGE_FAULTS, False)
+            for kind, on in saved.get("message_faults", {}).items():
+                self._message_fault(kind, bool(on))
+        except BaseException:
+            self.close()
+            raise
+        if self.state_path is not None:
+            self.hardware.physics.watch(self.changed)
+            self.inbox.watch(self.changed)
+            self.save()
 
-    # ------------------------------------------------------------------ reading
+    @property
+    def layout(self) -> Layout:
+        return self.hardware.layout
 
     @property
     def labels(self) -> list[str]:
-        return list(self._compartments)
+        return self.hardware.physics.labels
 
-    def compartment(self, label: str) -> Compartment:
-        """A copy of one compartment's state."""
-        with self._changed:
-            return replace(self._compartments[label])
+    def standin_settings(self) -> dict[str, dict[str, Any]]:
+        """``[sms]`` and ``[email]`` settings that send through the local stand-ins."""
+        return {
+            "sms": self.twilio.settings() if self.twilio else {"enabled": False},
+            "email": self.smtp.settings() if self.smtp else {"enabled": False},
+        }
 
-    def board_faults(self, board: str) -> BoardFaults:
-        with self._changed:
-            return replace(self._boards[board])
+    # -- the verbs of /sim -----------------------------------------------------------------
 
-    def silent(self, bus: str) -> bool:
-        with self._changed:
-            return self._silent.get(bus, False)
+    def act(self, label: str, verb: Verb, present: bool | None = None) -> None:
+        """A person at compartment ``label``: close, force or open its door, put in or take out."""
+        if label not in self.hardware.physics.labels:
+            raise WorldError("label", f"There is no compartment {label!r} in the simulated bank.")
+        if verb == "close":
+            self.hardware.close_door(label)
+        elif verb == "force":
+            self.hardware.force_door(label)
+        elif verb == "open":
+            self.hardware.open_door(label)
+        else:
+            if not self.hardware.door_open(label):
+                raise WorldError("label", f"The door of {label} is closed; open it first.")
+            self.hardware.set_item(label, bool(present))
 
-    def pulses(self, label: str) -> int:
-        return self.compartment(label).pulses
+    def set_fault(self, kind: str, target: str, on: bool) -> None:
+        """``POST /sim/faults``: a hardware fault, or the SMS gateway / mail server down."""
+        if kind in MESSAGE_FAULTS:
+            self._message_fault(kind, on)
+            self.changed()
+            return
+        try:
+            self.hardware.set_fault(kind, target, on)
+        except (ValueError, KeyError) as err:
+            raise WorldError("target", str(err).strip("'\"")) from None
 
-    def wait_until(self, condition: Callable[[World], bool], timeout: float = 5.0) -> bool:
-        """Wait (bounded) until ``condition(world)`` holds; for tests and scenario scripts."""
-        with self._changed:
-            return self._changed.wait_for(lambda: condition(self), timeout)
+    def _message_fault(self, kind: str, on: bool) -> None:
+        standin = self.twilio if kind == "sms_down" else self.smtp
+        if kind not in MESSAGE_FAULTS:
+            raise WorldError("kind", f"unknown message fault {kind!r}")
+        if standin is not None:
+            standin.set_down(on)
+        self.message_faults[kind] = on
 
-    def listen(self, listener: Listener) -> Callable[[], None]:
-        with self._changed:
-            self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def watch(self, watcher: Callable[[], None]) -> Callable[[], None]:
-        """Call ``watcher()`` after any change at all (compartments and faults), e.g. to save."""
-        with self._changed:
-            self._watchers.append(watcher)
-        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None
-
-    def _notify(self, labels: Iterable[str]) -> None:
-        """Tell listeners and watchers, outside the lock, in the thread that made the change."""
-        with self._changed:
-            listeners, watchers = list(self._listeners), list(self._watchers)
-        for label in labels:
-            for listener in listeners:
-                listener(label)
-        for watcher in watchers:
-            watcher()
-
-    # ------------------------------------------------------------------ physics
-
-    def pulse(self, label: str) -> None:
-        """The lock of ``label`` got a pulse from its board or relay."""
-
-        def act(state: Compartment) -> None:
-            state.pulses += 1
-            if not state.jammed:
-                state.locked = False
-                state.door_open = True
-
-        self._change(label, act)
-
-    def close_door(self, label: str) -> None:
-        """A person pushes the door shut; the latch engages (a left-open door stays open)."""
-
-        def act(state: Compartment) -> None:
-            if state.left_open:
-                return
-            state.door_open = False
-            state.locked = True
-            state.forced = False
-
-        self._change(label, act)
-
-    def open_door(self, label: str) -> None:
-        """A person pulls the door open; only an unlatched door moves."""
-
-        def act(state: Compartment) -> None:
-            if not state.locked:
-                state.door_open = True
-
-        self._change(label, act)
-
-    def force_door(self, label: str) -> None:
-        """Tamper: the door is pried open, latch or not."""
-        self._change(label, lambda state: _set(state, door_open=True, locked=False, forced=True))
-
-    def leave_open(self, label: str, on: bool = True) -> None:
-        """The door is left open and wedged: closing it does nothing until this is undone."""
-
-        def act(state: Compartment) -> None:
-            state.left_open = on
-            if on and not state.locked:
-                state.door_open = True
-
-        self._change(label, act)
-
-    def put_item(self, label: str) -> None:
-        self.set_item(label, True)
-
-    def set_item(self, label: str, present: bool) -> None:
-        """``POST /sim/compartments/{label}/item``: a document put in or taken out."""
-        self._change(label, lambda state: _set(state, item=present))
-
-    def take_item(self, label: str) -> None:
-        self.set_item(label, False)
-
-    def jam(self, label: str, on: bool = True) -> None:
-        self._change(label, lambda state: _set(state, jammed=on))
-
-    def set_board_faults(self, board: str, **changes: Any) -> None:
-        with self._changed:
-            faults = self._boards.setdefault(board, BoardFaults())
-            for key, value in changes.items():
-                if key not in {f.name for f in fields(BoardFaults)}:
-                    raise ValueError(f"unknown board fault {key!r}")
-                setattr(faults, key, value)
-            self._changed.notify_all()
-        self._notify(())
-
-    def take_lost_reply(self, board: str) -> bool:
-        """True (and one fewer to lose) if the next reply of ``board`` is to be lost."""
-        with self._changed:
-            faults = self._boards.setdefault(board, BoardFaults())
-            if faults.lose_replies <= 0:
-                return False
-            faults.lose_replies -= 1
-        self._notify(())
-        return True
-
-    def set_silent(self, bus: str, on: bool = True) -> None:
-        with self._changed:
-            self._silent[bus] = on
-            self._changed.notify_all()
-        self._notify(())
-
-    def _change(self, label: str, act: Callable[[Compartment], None]) -> None:
-        with self._changed:
-            act(self._compartments[label])
-            self._changed.notify_all()
-        self._notify([label])
-
-    # ------------------------------------------------------------------ persistence and view
+    def advance_clock(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.changed()
 
     def state(self) -> dict[str, Any]:
-        """The shape of ``GET /sim/state``: every compartment, then boards and buses."""
-        with self._changed:
-            return {
-                "compartments": [
-                    {
-                        "label": label,
-                        "door": "open" if state.door_open else "closed",
-                        "locked": state.locked,
-                        "item": state.item,
-                        "faults": state.faults(),
-                        "pulses": state.pulses,
-                    }
-                    for label, state in self._compartments.items()
-                ],
-                "boards": [
-                    {"board": board, "faults": faults.active()}
-                    for board, faults in self._boards.items()
-                ],
-                "buses": [{"bus": bus, "silent": silent} for bus, silent in self._silent.items()],
+        """``GET /sim/state``: every compartment, the boards and buses, the clock, faults."""
+        state = self.hardware.state()
+        state["clock"] = self.clock.now().isoformat()
+        state["message_faults"] = sorted(k for k, on in self.message_faults.items() if on)
+        return state
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def changed(self) -> None:
+        """Something changed (the world, a message, a fault, the clock): save now."""
+        try:
+            self.save()
+        except OSError:
+            log.exception("could not save the simulator state")
+
+    def _read(self) -> dict[str, Any]:
+        if self.state_path is None or not self.state_path.exists():
+            return {}
+        try:
+            data = json.loads(self.state_path.read_bytes())
+            if not isinstance(data, dict) or not isinstance(data.get("world", {}), dict):
+                raise ValueError("not a saved world")
+            return data
+        except (ValueError, UnicodeDecodeError) as err:
+            raise WorldStateError(
+                f"the simulated world saved in {self.state_path} cannot be read ({err}). It holds"
+                " where every document is; starting with an empty world would lose them. Repair"
+                " or move the file away (then reconciliation puts the compartments the database"
+                " still counts as occupied into fault)."
+            ) from None
+
+    def save(self) -> None:
+        if self.state_path is None:
+            return
+        with self._save_lock:  # the snapshot too: a later one is never overwritten by an older
+            data = {
+                "world": self.hardware.to_dict(),
+                "inbox": self.inbox.to_list(),
+                "clock_offset_s": (
+                    self.clock.offset.total_seconds() if isinstance(self.clock, OffsetClock) else 0
+                ),
+                "message_faults": self.message_faults,
             }
+            temporary = self.state_path.with_suffix(".tmp")
+            with temporary.open("w") as handle:
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.state_path)
 
-    def to_dict(self) -> dict[str, Any]:
-        with self._changed:
-            return {
-                "compartments": {label: asdict(s) for label, s in self._compartments.items()},
-                "boards": {board: asdict(f) for board, f in self._boards.items()},
-                "silent": dict(self._silent),
-            }
+    def close(self) -> None:
+        """Stop the bank, the stand-ins and the virtual boards; idempotent."""
+        for part in (self.bank, self.twilio, self.smtp):
+            if part is not None:
+                part.close()
+        self.bank = self.twilio = self.smtp = None
+        self.hardware.close()
 
-    def load(self, data: dict[str, Any]) -> None:
-        """Take over a state saved by :meth:`to_dict` (unknown labels are ignored)."""
-        changed = []
-        with self._changed:
-            for label, values in data.get("compartments", {}).items():
-                if label in self._compartments:
-                    self._compartments[label] = Compartment(**values)
-                    changed.append(label)
-            for board, values in data.get("boards", {}).items():
-                self._boards[board] = BoardFaults(**values)
-            self._silent.update(data.get("silent", {}))
-            self._changed.notify_all()
-        self._notify(changed)
+    def __enter__(self) -> SimulatedWorld:
+        return self
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> World:
-        world = cls(data.get("compartments", {}), data.get("boards", {}), data.get("silent", {}))
-        world.load(data)
-        return world
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _set(state: Compartment, **values: Any) -> None:
-    for key, value in values.items():
-        setattr(state, key, value)
+def build_world(
+    layout: Layout | None = None,
+    *,
+    state_dir: Path | None = None,
+    latency_ms: float = 5.0,
+    seed: int = 0,
+    clock: WorldClock | ManualClock | OffsetClock | None = None,
+    with_bank: bool = True,
+    sms: bool = True,
+    email: bool = True,
+) -> SimulatedWorld:
+    """The simulated world of ``layout`` (the demo bank if none), running; ``close()`` it."""
+    return SimulatedWorld(
+        layout or load_demo_layout(),
+        state_dir=state_dir,
+        latency_ms=latency_ms,
+        seed=seed,
+        clock=clock,
+        with_bank=with_bank,
+        sms=sms,
+        email=email,
+    )
+
+
+@contextmanager
+def simulated_world(layout: Layout | None = None, **options: Any) -> Iterator[SimulatedWorld]:
+    """:func:`build_world` as a context manager."""
+    world = build_world(layout, **options)
+    try:
+        yield world
+    finally:
+        world.close()

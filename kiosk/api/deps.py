@@ -12,13 +12,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from kiosk.composition import Controller
 from kiosk.sessions import COOKIE, SessionSigner
 from locker.core import Core
 from locker.errors import AuthenticationFailed, PermissionDenied
 from locker.services import accounts
 from locker.services.accounts import Principal
 from locker.vocabulary import Role
+from runtime.controller import Controller
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

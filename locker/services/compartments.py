@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from locker import audit
 from locker.core import Core
-from locker.db import transaction
+from locker.db import reading, transaction
 from locker.models import Compartment
 from locker.states import move_compartment
 from locker.vocabulary import CompartmentState as C
@@ -45,3 +45,9 @@ def sync_compartments(core: Core) -> list[str]:
         if added:
             audit.record(session, at=now, kind="layout_synced", actor="layout", added=len(added))
     return added
+
+
+def compartment_states(core: Core) -> dict[str, str]:
+    """Label → state of every compartment, as the controller has it."""
+    with reading(core.engine) as session:
+        return {c.label: str(c.state) for c in session.exec(select(Compartment))}

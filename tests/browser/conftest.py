@@ -25,15 +25,16 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlmodel import select
 
 from kiosk.app import create_app
-from kiosk.composition import Controller
+from kiosk.demo import sim_router, world_controller
 from kiosk.pages.serving import ThreadedServer
-from kiosk.simulation import Simulation
 from locker.core import DomainEvent
 from locker.db import reading
 from locker.models import Compartment
 from locker.services import accounts, deliveries, loading
 from locker.services.lookup import compartment_by_label, delivery_by_id
 from locker.vocabulary import DocumentType, Role
+from runtime.controller import Controller
+from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
 
@@ -59,7 +60,7 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 class Site:
     base: str
     controller: Controller
-    simulation: Simulation
+    world: SimulatedWorld
     changed: threading.Condition
 
     @property
@@ -98,7 +99,7 @@ class Site:
         """The controller has seen this door open (so a person may close it now)."""
         with reading(self.core.engine) as session:
             seen = compartment_by_label(session, label).door_open
-        return bool(seen and self.simulation.sim.door_open(label))
+        return bool(seen and self.world.hardware.door_open(label))
 
     def state_of(self, delivery_id: str) -> str:
         with reading(self.core.engine) as session:
@@ -117,13 +118,13 @@ class Site:
 
     def put_in_and_close(self, label: str) -> None:
         self.wait_for(lambda: self.door_open(label))
-        self.simulation.sim.put_item(label)
-        self.simulation.sim.close_door(label)
+        self.world.hardware.put_item(label)
+        self.world.hardware.close_door(label)
 
     def take_out_and_close(self, label: str) -> None:
         self.wait_for(lambda: self.door_open(label))
-        self.simulation.sim.take_item(label)
-        self.simulation.sim.close_door(label)
+        self.world.hardware.take_item(label)
+        self.world.hardware.close_door(label)
 
     def store(
         self, reference: str, document_type: DocumentType = DocumentType.PASSPORT, **kw: Any
@@ -137,7 +138,7 @@ class Site:
 
     def message_to(self, to: str) -> dict[str, Any]:
         """The latest message with a code that reached ``to`` at a stand-in."""
-        found = self.simulation.inbox.wait_for(
+        found = self.world.inbox.wait_for(
             lambda entries: any(e["to"] == to and e["code"] for e in entries)
         )
         return [e for e in found if e["to"] == to and e["code"]][-1]
@@ -156,19 +157,20 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     hardware = {"backend": "simulator"}
-    first = make_settings(tmp_path, hardware=hardware)
-    simulation = Simulation(first)
+    world = build_world()
     try:
         settings = make_settings(
             tmp_path,
             hardware=hardware,
             notify={"poll_interval_s": 0.2},
-            **simulation.standin_settings(),
+            **world.standin_settings(),
         )
-        controller = Controller(
-            settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
+        controller = world_controller(
+            world, settings, migrate_on_start=True, housekeeping_interval_s=3600
         )
-        server = ThreadedServer(create_app(settings, controller))
+        server = ThreadedServer(
+            create_app(settings, controller, extra_routers=[sim_router(world, controller)])
+        )
         base = server.start()
         try:
             changed = threading.Condition()
@@ -179,13 +181,13 @@ def site(tmp_path: Path) -> Iterator[Site]:
 
             core = controller.running
             core.listen(notify_all)
-            simulation.sim.world.listen(lambda _label: notify_all(DomainEvent("sim")))
+            world.hardware.physics.listen(lambda _label: notify_all(DomainEvent("sim")))
             accounts.add_user(core, STAFF[0], STAFF[1], frozenset(Role), actor="test")
-            yield Site(base, controller, simulation, changed)
+            yield Site(base, controller, world, changed)
         finally:
             server.stop()
     finally:
-        simulation.close()
+        world.close()
 
 
 def launch(playwright: Playwright, extra_args: list[str] | None = None) -> Browser:

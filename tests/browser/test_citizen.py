@@ -108,7 +108,7 @@ def test_wrong_codes_say_so_and_then_lock_the_kiosk(site: Site, screen: Screen) 
 def test_expired_code_says_what_to_do(site: Site, screen: Screen) -> None:
     site.store("P-2001", DocumentType.OTHER)
     code = site.message_to(PHONE)["code"]
-    site.simulation.advance_clock((site.core.settings.policy.pickup_days + 1) * 86_400)
+    site.world.advance_clock((site.core.settings.policy.pickup_days + 1) * 86_400)
     assert site.controller.housekeeper is not None
     site.controller.housekeeper.run_now()
     page = screen.goto("/pickup")
@@ -180,9 +180,9 @@ def test_hardware_fault_says_whom_to_ask_and_that_the_code_stays_valid(
     delivery_id = site.store("P-4001", DocumentType.OTHER)
     code = site.message_to(PHONE)["code"]
     label = site.compartment_of(delivery_id)
-    place = next(c.place for c in site.simulation.sim.layout.compartments if c.label == label)
+    place = next(c.place for c in site.world.hardware.layout.compartments if c.label == label)
     assert isinstance(place, SerialPlace)
-    site.simulation.set_fault("board_offline", f"{place.bus}:{place.board}", True)
+    site.world.set_fault("board_offline", f"{place.bus}:{place.board}", True)
     site.wait_for(lambda: not site.core.bank.read(label).online)
     page = screen.goto("/pickup")
     text = show_error(page, code)

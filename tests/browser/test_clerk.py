@@ -83,7 +83,7 @@ def test_a_change_without_the_csrf_token_is_refused(site: Site, screen: Screen) 
 
 def test_staff_screens(site: Site, screen: Screen) -> None:
     expired = site.store("R-1", DocumentType.OTHER)
-    site.simulation.advance_clock((site.core.settings.policy.pickup_days + 1) * 86_400)
+    site.world.advance_clock((site.core.settings.policy.pickup_days + 1) * 86_400)
     assert site.controller.housekeeper is not None
     site.controller.housekeeper.run_now()
     page = sign_in(screen)
@@ -169,9 +169,9 @@ def test_a_jammed_lock_while_loading_says_so_and_another_compartment_is_used(
     site: Site, screen: Screen
 ) -> None:
     site.announce("J-1", DocumentType.OTHER)
-    labels = site.simulation.sim.world.labels
+    labels = site.world.labels
     for label in labels:
-        site.simulation.sim.jam(label)
+        site.world.hardware.jam(label)
     page = sign_in(screen)
     reference = page.get_by_label("Reference of the document (scan or type)")
     reference.fill("J-1")
@@ -184,7 +184,7 @@ def test_a_jammed_lock_while_loading_says_so_and_another_compartment_is_used(
     expect(reference).to_have_value("J-1")
     screen.check("clerk-load-fault")
     for label in labels:
-        site.simulation.sim.unjam(label)
+        site.world.hardware.unjam(label)
     page.get_by_role("button", name="Load", exact=True).click()
     second = load_reference(site, page, "J-1")
     assert second != jammed

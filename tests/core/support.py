@@ -17,10 +17,10 @@ from locker.services.compartments import sync_compartments
 from locker.services.deliveries import Announcement, announce
 from locker.vocabulary import DocumentType, MessageKind, Size
 
-from .world import World
+from .scripted_bank import ScriptedBank
 
 
-def build_core(engine: Engine, clock: ManualClock, settings: Settings, world: World) -> Core:
+def build_core(engine: Engine, clock: ManualClock, settings: Settings, world: ScriptedBank) -> Core:
     core = Core(engine, clock, settings, world)
     sync_compartments(core)
     return core
@@ -78,7 +78,7 @@ def compartment(core: Core, label: str) -> Compartment:
         return found
 
 
-def load(core: Core, world: World, delivery_id: str) -> str:
+def load(core: Core, world: ScriptedBank, delivery_id: str) -> str:
     """A clerk loads the document and closes the door; returns the compartment."""
     from locker.services.loading import start_loading
 

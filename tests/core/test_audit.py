@@ -11,13 +11,13 @@ from locker import audit
 from locker.db import reading, transaction
 from locker.models import AuditEvent
 
+from .scripted_bank import SMALL_BANK, ScriptedBank
 from .support import build_core, load, new_delivery
-from .world import SMALL_BANK, World
 
 
 @pytest.fixture
 def busy_core(engine, clock, settings):
-    world = World.bank_of(SMALL_BANK)
+    world = ScriptedBank.bank_of(SMALL_BANK)
     core = build_core(engine, clock, settings, world)
     for i in range(3):
         load(core, world, new_delivery(core, f"AUD-{i}"))

@@ -14,8 +14,8 @@ from locker import codes
 from locker.errors import CodeInvalid
 from locker.services.pickup import pickup
 
+from .scripted_bank import SMALL_BANK, ScriptedBank
 from .support import build_core, code_sent, load, new_delivery
-from .world import SMALL_BANK, World
 
 
 def test_new_codes_use_the_alphabet_and_length():
@@ -80,7 +80,7 @@ def test_hash_is_keyed():
 
 
 def test_code_stored_only_as_hash(engine, clock, settings):
-    world = World.bank_of(SMALL_BANK)
+    world = ScriptedBank.bank_of(SMALL_BANK)
     core = build_core(engine, clock, settings, world)
     d = new_delivery(core, "H1")
     load(core, world, d)
@@ -96,7 +96,7 @@ def test_code_stored_only_as_hash(engine, clock, settings):
 
 
 def test_pickup_compares_in_constant_time(engine, clock, settings, monkeypatch):
-    world = World.bank_of(SMALL_BANK)
+    world = ScriptedBank.bank_of(SMALL_BANK)
     core = build_core(engine, clock, settings, world)
     d = new_delivery(core, "CT")
     load(core, world, d)
@@ -113,7 +113,7 @@ def test_pickup_compares_in_constant_time(engine, clock, settings, monkeypatch):
 
 
 def test_codes_are_single_use(engine, clock, settings):
-    world = World.bank_of(SMALL_BANK)
+    world = ScriptedBank.bank_of(SMALL_BANK)
     core = build_core(engine, clock, settings, world)
     d = new_delivery(core, "SU")
     label = load(core, world, d)

@@ -36,15 +36,15 @@ from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import DocumentType, MessageKind, Size
 
+from .scripted_bank import SMALL_BANK, ScriptedBank
 from .support import build_core, code_sent, compartment, delivery, load, new_delivery
-from .world import SMALL_BANK, World
 
 DOB = date(1990, 5, 17)
 
 
 @pytest.fixture
-def world() -> World:
-    return World.bank_of(SMALL_BANK)
+def world() -> ScriptedBank:
+    return ScriptedBank.bank_of(SMALL_BANK)
 
 
 @pytest.fixture
@@ -364,7 +364,7 @@ def test_reminders(core, world, clock):
 
 @pytest.mark.parametrize("item_sensor", [True, False])
 def test_reconcile_after_power_cut_during_loading(engine, clock, settings, item_sensor):
-    world = World.bank_of(SMALL_BANK, item_sensor=item_sensor)
+    world = ScriptedBank.bank_of(SMALL_BANK, item_sensor=item_sensor)
     core = build_core(engine, clock, settings, world)
     d = new_delivery(core, "REF-PC")
     label = start_loading(core, d, actor="clerk")
@@ -393,7 +393,7 @@ def test_every_change_is_audited_and_chain_verifies(core, world):
     assert "delivery_loading" in kinds and "delivery_stored" in kinds
 
 
-class ReadWhilePickingUp(World):
+class ReadWhilePickingUp(ScriptedBank):
     """A bank whose door reading is slow enough for a pickup to start meanwhile."""
 
     meanwhile = None

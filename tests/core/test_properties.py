@@ -56,8 +56,8 @@ from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import DocumentType, Size
 
 from ..conftest import make_settings
+from .scripted_bank import ScriptedBank
 from .support import build_core, code_sent, new_delivery
-from .world import World
 
 DOB = date(1990, 5, 17)
 BANK = [("A01", Size.S, 1), ("A02", Size.S, 2), ("A03", Size.M, 3), ("A04", Size.L, 2)]
@@ -72,7 +72,7 @@ class PowerCut(Exception):
     pass
 
 
-class FragileWorld(World):
+class FragileBank(ScriptedBank):
     """A world whose power can fail inside an unlock, before or after the pulse."""
 
     cut: str | None = None
@@ -110,7 +110,7 @@ class LockerMachine(RuleBasedStateMachine):
         self.settings = make_settings(
             self.dir, security={"kiosk_max_failures": 50, "bank_failures_per_hour": 200}
         )
-        self.world = FragileWorld.bank_of(BANK)
+        self.world = FragileBank.bank_of(BANK)
         self.core = build_core(self.engine, self.clock, self.settings, self.world)
         self.deliveries: list[str] = []
         self.openings_by_pickup: Counter[str] = Counter()
@@ -340,7 +340,7 @@ class LockerMachine(RuleBasedStateMachine):
 
 
 def every_document_accounted_for(
-    world: World, deliveries: dict[str, Delivery], compartments: dict[str, Compartment]
+    world: ScriptedBank, deliveries: dict[str, Delivery], compartments: dict[str, Compartment]
 ) -> None:
     for label, slot in world.slots.items():
         if slot.item is None:
@@ -353,7 +353,7 @@ def every_document_accounted_for(
 
 
 def stored_documents_are_there(
-    world: World, deliveries: dict[str, Delivery], compartments: dict[str, Compartment]
+    world: ScriptedBank, deliveries: dict[str, Delivery], compartments: dict[str, Compartment]
 ) -> None:
     for delivery in deliveries.values():
         label = delivery.compartment

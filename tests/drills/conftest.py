@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from simulator.world_server import board_layout_toml
+from simulator.board_layouts import board_layout_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKER = Path(sys.executable).with_name("locker")
@@ -80,7 +80,7 @@ class Http:
         self.session.close()
 
 
-class World:
+class WorldProcess:
     """The simulator process and its control API."""
 
     def __init__(self, where: Path) -> None:
@@ -146,7 +146,7 @@ class World:
 class ControllerProcess:
     """The controller, started and killed at will on the same files."""
 
-    def __init__(self, where: Path, world: World) -> None:
+    def __init__(self, where: Path, world: WorldProcess) -> None:
         self.where = where
         self.world = world
         self.port = free_port()
@@ -287,8 +287,8 @@ class ControllerProcess:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    running = World(tmp_path)
+def world(tmp_path: Path) -> Iterator[WorldProcess]:
+    running = WorldProcess(tmp_path)
     try:
         yield running
     finally:
@@ -296,7 +296,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 @pytest.fixture
-def controller(tmp_path: Path, world: World) -> Iterator[ControllerProcess]:
+def controller(tmp_path: Path, world: WorldProcess) -> Iterator[ControllerProcess]:
     process = ControllerProcess(tmp_path, world)
     try:
         yield process

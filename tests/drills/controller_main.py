@@ -28,7 +28,6 @@ from fastapi import Request
 from hardware.bank import build_bank
 from hardware.layout import load_layout
 from kiosk.app import create_app
-from kiosk.composition import Controller
 from locker.clock import OffsetClock
 from locker.config import load_settings
 from locker.ports import (
@@ -41,6 +40,7 @@ from locker.ports import (
 )
 from locker.services import accounts
 from locker.vocabulary import Role
+from runtime.controller import Controller
 
 
 class DyingBank:

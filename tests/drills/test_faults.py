@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PHONE, ControllerProcess, World, wait_until
+from .conftest import PHONE, ControllerProcess, WorldProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def back_and_reconciled(controller: ControllerProcess) -> bool:
     return bool(online) and "reconciled" in kinds[online[-1] :]
 
 
-def test_board_offline_during_a_pickup(controller: ControllerProcess, world: World):
+def test_board_offline_during_a_pickup(controller: ControllerProcess, world: WorldProcess):
     """The citizen is told, the code stays valid, the door opens once the board is back."""
     controller.start()
     delivery_id, label = controller.load("OFF-1")
@@ -45,7 +45,7 @@ def test_board_offline_during_a_pickup(controller: ControllerProcess, world: Wor
     assert world.pulses(label) == 2
 
 
-def test_jammed_lock(controller: ControllerProcess, world: World):
+def test_jammed_lock(controller: ControllerProcess, world: WorldProcess):
     """One more pulse at most, fault, clerks alerted, citizen told; collectable after repair."""
     controller.start()
     delivery_id, label = controller.load("JAM-1")
@@ -77,7 +77,7 @@ def test_jammed_lock(controller: ControllerProcess, world: World):
     assert world.pulses(label) == 4
 
 
-def test_door_left_open_raises_an_alarm(controller: ControllerProcess, world: World):
+def test_door_left_open_raises_an_alarm(controller: ControllerProcess, world: WorldProcess):
     controller.start()
     delivery_id = controller.announce("OPEN-1")
     label = controller.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
@@ -93,7 +93,9 @@ def test_door_left_open_raises_an_alarm(controller: ControllerProcess, world: Wo
     assert len(controller.alerts("door_left_open")) == 1, "one alarm per opening"
 
 
-def test_forced_door_raises_an_alarm_and_is_audited(controller: ControllerProcess, world: World):
+def test_forced_door_raises_an_alarm_and_is_audited(
+    controller: ControllerProcess, world: WorldProcess
+):
     controller.start()
     delivery_id, label = controller.load("FORCE-1")
     world.act(label, "force")
@@ -107,7 +109,7 @@ def test_forced_door_raises_an_alarm_and_is_audited(controller: ControllerProces
     assert world.pulses(label) == 1
 
 
-def test_sms_gateway_down_for_an_hour(controller: ControllerProcess, world: World):
+def test_sms_gateway_down_for_an_hour(controller: ControllerProcess, world: WorldProcess):
     """Every message goes out after recovery, none twice."""
     controller.start()
     world.fault("sms_down")

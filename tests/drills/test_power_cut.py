@@ -12,14 +12,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .conftest import ControllerProcess, World, wait_until
+from .conftest import ControllerProcess, WorldProcess, wait_until
 
 pytestmark = pytest.mark.slow
 
 TRANSITIONAL = {"loading", "collecting", "retrieving"}
 
 
-def accounted_for(controller: ControllerProcess, world: World) -> None:
+def accounted_for(controller: ControllerProcess, world: WorldProcess) -> None:
     """Every document the world holds is one the controller knows, and the other way round;
     every delivery is in a definite state, or mid-way with its door open, or flagged."""
     rows = {c["label"]: c for c in controller.get("/api/v1/compartments")}
@@ -50,7 +50,7 @@ def restart(controller: ControllerProcess) -> None:
 # --------------------------------------------------------------------------- loading
 
 
-def test_cut_after_the_intent_before_the_pulse(controller: ControllerProcess, world: World):
+def test_cut_after_the_intent_before_the_pulse(controller: ControllerProcess, world: WorldProcess):
     """The load was recorded but the lock never got its pulse: undone, the clerk loads again."""
     controller.start(die_at="unlock:before")
     delivery_id = controller.announce("CUT-L1")
@@ -73,7 +73,7 @@ def test_cut_after_the_intent_before_the_pulse(controller: ControllerProcess, wo
     accounted_for(controller, world)
 
 
-def test_cut_right_after_the_pulse(controller: ControllerProcess, world: World):
+def test_cut_right_after_the_pulse(controller: ControllerProcess, world: WorldProcess):
     """The door sprang open but the outcome was never written: the closing door completes it."""
     controller.start(die_at="unlock:after")
     delivery_id = controller.announce("CUT-L2")
@@ -97,7 +97,7 @@ def test_cut_right_after_the_pulse(controller: ControllerProcess, world: World):
 @pytest.mark.parametrize(
     "step", ["door open", "document in, door open", "door just closed", "stored, SMS unsent"]
 )
-def test_cut_while_loading(controller: ControllerProcess, world: World, step: str):
+def test_cut_while_loading(controller: ControllerProcess, world: WorldProcess, step: str):
     controller.start()
     if step == "stored, SMS unsent":
         world.fault("sms_down")
@@ -134,7 +134,7 @@ def test_cut_while_loading(controller: ControllerProcess, world: World, step: st
 
 
 @pytest.mark.parametrize("point", ["unlock:before", "unlock:after"])
-def test_cut_inside_the_pickup(controller: ControllerProcess, world: World, point: str):
+def test_cut_inside_the_pickup(controller: ControllerProcess, world: WorldProcess, point: str):
     """Killed with the pickup recorded, before or after the pulse."""
     controller.start()
     delivery_id, label = controller.load("CUT-P1")
@@ -165,7 +165,7 @@ def test_cut_inside_the_pickup(controller: ControllerProcess, world: World, poin
 @pytest.mark.parametrize(
     "step", ["door open", "document out, door open", "door just closed", "collected"]
 )
-def test_cut_while_collecting(controller: ControllerProcess, world: World, step: str):
+def test_cut_while_collecting(controller: ControllerProcess, world: WorldProcess, step: str):
     controller.start()
     delivery_id, label = controller.load("CUT-P2")
     code = wait_until(world.codes)[0]

@@ -17,7 +17,7 @@ from firmware_bridge.bus import Bus, BusTiming, dialect_for
 from firmware_bridge.errors import BoardTimeout, BridgeError, FrameError, PortError
 from hardware.serial_bank import outcome_of
 from locker.ports import UnlockOutcome
-from simulator.sim import Simulator
+from simulator.virtual_hardware import VirtualHardware
 
 from .support import WAIT, serial_layout
 
@@ -25,11 +25,11 @@ PROTOCOLS = ["cu16", "xor8a"]
 
 
 @contextmanager
-def bus_on_sim(protocol: str, **layout: object) -> Iterator[tuple[Bus, Simulator, list[int]]]:
+def bus_on_sim(protocol: str, **layout: object) -> Iterator[tuple[Bus, VirtualHardware, list[int]]]:
     config_layout = serial_layout(protocol, **layout)  # type: ignore[arg-type]
     config = config_layout.buses["bus"]
     with (
-        Simulator(config_layout, latency_ms=1) as sim,
+        VirtualHardware(config_layout, latency_ms=1) as sim,
         Bus(
             sim.ports["bus"], dialect_for(protocol), config.boards, config.baud, config.timing
         ) as bus,
@@ -37,7 +37,7 @@ def bus_on_sim(protocol: str, **layout: object) -> Iterator[tuple[Bus, Simulator
         yield bus, sim, [board.address for board in config.boards]
 
 
-def requests_seen(sim: Simulator) -> list[bytes]:
+def requests_seen(sim: VirtualHardware) -> list[bytes]:
     seen: list[bytes] = []
     sim.buses["bus"].observers.append(lambda frame, _: seen.append(frame))
     return seen
@@ -204,7 +204,7 @@ def test_spy_url_works_and_logs_the_traffic(tmp_path: Path) -> None:
     layout = serial_layout("cu16")
     config = layout.buses["bus"]
     log = tmp_path / "spy.txt"
-    with Simulator(layout, latency_ms=1) as sim:
+    with VirtualHardware(layout, latency_ms=1) as sim:
         url = f"spy://{sim.ports['bus']}?file={log}"
         with Bus(url, "cu16", config.boards, timing=config.timing) as bus:
             assert bus.read_status(0).closed[0] is True
@@ -246,7 +246,10 @@ def test_socket_url_reaches_boards_behind_a_tcp_converter() -> None:
     """``socket://`` as for an RS-485-to-Ethernet converter: a TCP port relaying to the line."""
     layout = serial_layout("cu16")
     config = layout.buses["bus"]
-    with Simulator(layout, latency_ms=1) as sim, socket.create_server(("127.0.0.1", 0)) as server:
+    with (
+        VirtualHardware(layout, latency_ms=1) as sim,
+        socket.create_server(("127.0.0.1", 0)) as server,
+    ):
         line = os.open(sim.ports["bus"], os.O_RDWR | os.O_NOCTTY)
         tty.setraw(line)
         stop = threading.Event()

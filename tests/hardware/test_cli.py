@@ -16,7 +16,7 @@ import pytest
 
 from hardware import cli as hw_cli
 from simulator import cli as sim_cli
-from simulator.sim import Simulator
+from simulator.virtual_hardware import VirtualHardware
 
 from .support import WAIT, serial_layout
 
@@ -40,15 +40,15 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture(params=["cu16", "xor8a"])
-def boards(request: pytest.FixtureRequest) -> Iterator[tuple[Simulator, str, list[str]]]:
+def boards(request: pytest.FixtureRequest) -> Iterator[tuple[VirtualHardware, str, list[str]]]:
     protocol = request.param
-    with Simulator(serial_layout(protocol), latency_ms=1) as sim:
+    with VirtualHardware(serial_layout(protocol), latency_ms=1) as sim:
         first = str(sim.layout.buses["bus"].boards[0].address)
         yield sim, protocol, ["--port", sim.ports["bus"], "--protocol", protocol, "--board", first]
 
 
 def test_hw_status_prints_every_channel(
-    boards: tuple[Simulator, str, list[str]], capsys: pytest.CaptureFixture[str]
+    boards: tuple[VirtualHardware, str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, protocol, options = boards
     sim.force_door("A02")
@@ -63,7 +63,7 @@ def test_hw_status_prints_every_channel(
 
 
 def test_hw_unlock_pulses_and_confirms(
-    boards: tuple[Simulator, str, list[str]], capsys: pytest.CaptureFixture[str]
+    boards: tuple[VirtualHardware, str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, _, options = boards
     assert run(["hw", "unlock", *options, "--channel", "1"]) == 0
@@ -73,7 +73,7 @@ def test_hw_unlock_pulses_and_confirms(
 
 
 def test_hw_unlock_of_a_jammed_lock_fails_plainly(
-    boards: tuple[Simulator, str, list[str]], capsys: pytest.CaptureFixture[str]
+    boards: tuple[VirtualHardware, str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, _, options = boards
     sim.jam("A01")
@@ -85,7 +85,7 @@ def test_hw_unlock_of_a_jammed_lock_fails_plainly(
 
 
 def test_hw_status_when_the_board_does_not_answer(
-    boards: tuple[Simulator, str, list[str]], capsys: pytest.CaptureFixture[str]
+    boards: tuple[VirtualHardware, str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, _, options = boards
     sim.board_offline(int(options[-1]))
@@ -98,7 +98,7 @@ def test_hw_status_when_the_board_does_not_answer(
 
 
 def test_hw_status_when_the_reply_is_garbage(
-    boards: tuple[Simulator, str, list[str]], capsys: pytest.CaptureFixture[str]
+    boards: tuple[VirtualHardware, str, list[str]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, _, options = boards
     sim.corrupt_replies(1.0)

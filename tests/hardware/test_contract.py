@@ -13,11 +13,11 @@ import pytest
 from hardware.bank import CompositeBank
 from locker.ports import EventKind, UnlockOutcome
 from locker.vocabulary import DoorState
-from simulator.sim import Simulator, simulated_bank
+from simulator.virtual_hardware import VirtualHardware, simulated_bank
 
 from .support import Recorder, gpio_layout, serial_layout
 
-Rig = tuple[CompositeBank, Simulator, Recorder]
+Rig = tuple[CompositeBank, VirtualHardware, Recorder]
 
 
 @pytest.fixture(params=["cu16", "xor8a", "gpio"])

@@ -9,7 +9,7 @@ import pytest
 
 from hardware.layout import GpioPlace, LayoutError, SerialPlace, load_layout
 from locker.vocabulary import Size
-from simulator.sim import load_demo_layout
+from simulator.virtual_hardware import load_demo_layout
 
 BUS = """
 [[bus]]

@@ -8,14 +8,14 @@ import pytest
 
 from locker.ports import EventKind
 from locker.vocabulary import DoorState
-from simulator.sim import Simulator, load_demo_layout, simulated_bank
-from simulator.world import World
+from simulator.physics import BankPhysics
+from simulator.virtual_hardware import VirtualHardware, load_demo_layout, simulated_bank
 
 from .support import Recorder, serial_layout
 
 
 def test_a_pulse_springs_the_door_unless_jammed() -> None:
-    world = World(["A01", "A02"])
+    world = BankPhysics(["A01", "A02"])
     world.jam("A02")
     world.pulse("A01")
     world.pulse("A02")
@@ -25,7 +25,7 @@ def test_a_pulse_springs_the_door_unless_jammed() -> None:
 
 
 def test_a_latched_door_does_not_open_by_pulling_but_an_unlatched_one_does() -> None:
-    world = World(["A01"])
+    world = BankPhysics(["A01"])
     world.open_door("A01")
     assert not world.compartment("A01").door_open
     world.pulse("A01")
@@ -39,7 +39,7 @@ def test_a_latched_door_does_not_open_by_pulling_but_an_unlatched_one_does() -> 
 
 
 def test_state_has_the_shape_of_get_sim_state() -> None:
-    world = World(["A01"], ["bus:0"], ["bus"])
+    world = BankPhysics(["A01"], ["bus:0"], ["bus"])
     world.put_item("A01")
     world.jam("A01")
     world.set_board_faults("bus:0", offline=True)
@@ -58,14 +58,14 @@ def test_state_has_the_shape_of_get_sim_state() -> None:
 
 
 def test_world_survives_a_round_trip_through_json() -> None:
-    world = World(["A01", "A02"], ["bus:0"], ["bus"])
+    world = BankPhysics(["A01", "A02"], ["bus:0"], ["bus"])
     world.pulse("A01")
     world.put_item("A02")
     world.jam("A02")
     world.set_board_faults("bus:0", corrupt_rate=0.25)
     world.set_silent("bus")
     saved = json.loads(json.dumps(world.to_dict()))
-    restored = World.from_dict(saved)
+    restored = BankPhysics.from_dict(saved)
     assert restored.to_dict() == world.to_dict()
     assert restored.state() == world.state()
 
@@ -89,7 +89,7 @@ def test_a_restarted_simulator_starts_from_the_saved_world(recorder: Recorder) -
 
 
 def test_set_fault_speaks_the_sim_faults_api() -> None:
-    with Simulator(serial_layout("cu16")) as sim:
+    with VirtualHardware(serial_layout("cu16")) as sim:
         sim.set_fault("jam", "A01", True)
         sim.set_fault("board_offline", "1", True)
         sim.set_fault("corrupt_replies", "", True)
@@ -112,7 +112,7 @@ def test_set_fault_speaks_the_sim_faults_api() -> None:
 
 def test_board_names_must_be_unambiguous() -> None:
     layout = load_demo_layout()
-    with Simulator(layout) as sim:
+    with VirtualHardware(layout) as sim:
         assert sim.board_id(1) == "rs485:1"
         with pytest.raises(ValueError, match="bus:address"):
             sim.board_id(7)
@@ -120,19 +120,19 @@ def test_board_names_must_be_unambiguous() -> None:
 
 def test_gpio_door_pins_follow_the_world() -> None:
     layout = load_demo_layout()
-    with Simulator(layout) as sim:
+    with VirtualHardware(layout) as sim:
         assert sim.gpio is not None
         sim.gpio.resync()
         pin = sim.gpio.door_pin("G01")
         assert pin.state is False  # closed pulls the switch low
-        sim.world.pulse("G01")
+        sim.physics.pulse("G01")
         assert pin.state is True
         sim.close_door("G01")
         assert pin.state is False
 
 
 def test_watchers_hear_every_change_so_the_demo_can_save_it() -> None:
-    world = World(["A01"], ["bus:0"], ["bus"])
+    world = BankPhysics(["A01"], ["bus:0"], ["bus"])
     saved: list[dict[str, object]] = []
     stop = world.watch(lambda: saved.append(world.to_dict()))
     world.set_item("A01", True)
@@ -140,7 +140,7 @@ def test_watchers_hear_every_change_so_the_demo_can_save_it() -> None:
     world.set_silent("bus")
     world.pulse("A01")
     assert len(saved) == 4
-    assert World.from_dict(saved[-1]).state() == world.state()
+    assert BankPhysics.from_dict(saved[-1]).state() == world.state()
     stop()
     world.close_door("A01")
     assert len(saved) == 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from locker.ports import EventKind
-from simulator.sim import simulated_bank
+from simulator.virtual_hardware import simulated_bank
 
 from .support import Recorder, serial_layout
 

@@ -11,11 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kiosk.app import create_app
-from kiosk.composition import Controller
-from kiosk.simulation import Simulation
+from kiosk.demo import sim_router, world_controller
 from locker.core import DomainEvent
 from locker.services import accounts
 from locker.vocabulary import Role
+from runtime.controller import Controller
+from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
 
@@ -27,7 +28,7 @@ PASSWORD = "correct horse battery"
 class Stack:
     client: TestClient
     controller: Controller
-    simulation: Simulation
+    world: SimulatedWorld
     changed: threading.Condition
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -63,7 +64,7 @@ class Stack:
         """The controller has seen this door open (a person closes it only after that)."""
         compartments = self.client.get("/api/v1/compartments", headers=self.as_role("all"))
         door = next(c["door"] for c in compartments.json() if c["label"] == label)
-        return bool(door == "open" and self.simulation.sim.door_open(label))
+        return bool(door == "open" and self.world.hardware.door_open(label))
 
     def load(self, reference: str, **overrides: Any) -> tuple[str, str]:
         """Announce, load, put the document in, close; return (delivery id, compartment)."""
@@ -74,33 +75,30 @@ class Stack:
         assert answer.status_code == 202, answer.text
         label = answer.json()["compartment"]
         self.wait_for(lambda: self.door_open(label))
-        self.simulation.sim.put_item(label)
-        self.simulation.sim.close_door(label)
+        self.world.hardware.put_item(label)
+        self.world.hardware.close_door(label)
         self.wait_for(lambda: self.delivery(delivery_id)["state"] == "stored")
         return delivery_id, label
 
     def code_for(self, phone: str = "+4915123456789") -> str:
         self.wait_for(
-            lambda: any(m["to"] == phone and m["code"] for m in self.simulation.inbox.to_list())
+            lambda: any(m["to"] == phone and m["code"] for m in self.world.inbox.to_list())
         )
-        return [
-            m["code"] for m in self.simulation.inbox.to_list() if m["to"] == phone and m["code"]
-        ][-1]
+        return [m["code"] for m in self.world.inbox.to_list() if m["to"] == phone and m["code"]][-1]
 
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
-    first = make_settings(tmp_path, hardware={"backend": "simulator"})
-    simulation = Simulation(first)
+    world = build_world()
     try:
         settings = make_settings(
             tmp_path,
             hardware={"backend": "simulator"},
             notify={"poll_interval_s": 0.2},
-            **simulation.standin_settings(),
+            **world.standin_settings(),
         )
-        controller = Controller(
-            settings, simulation=simulation, migrate_on_start=True, housekeeping_interval_s=3600
+        controller = world_controller(
+            world, settings, migrate_on_start=True, housekeeping_interval_s=3600
         )
         changed = threading.Condition()
 
@@ -108,15 +106,17 @@ def stack(tmp_path) -> Iterator[Stack]:
             with changed:
                 changed.notify_all()
 
-        with TestClient(create_app(settings, controller)) as client:
+        with TestClient(
+            create_app(settings, controller, extra_routers=[sim_router(world, controller)])
+        ) as client:
             core = controller.running
             core.listen(notify_all)
-            simulation.sim.world.listen(lambda _label: notify_all(DomainEvent("sim")))
+            world.hardware.physics.listen(lambda _label: notify_all(DomainEvent("sim")))
             for role, key in KEYS.items():
                 roles = frozenset(Role) if role == "all" else frozenset({Role(role)})
                 accounts.create_api_key(core, role, roles, actor="test", key=key)
                 if role != "all":
                     accounts.add_user(core, f"{role}1", PASSWORD, roles, actor="test")
-            yield Stack(client, controller, simulation, changed)
+            yield Stack(client, controller, world, changed)
     finally:
-        simulation.close()
+        world.close()

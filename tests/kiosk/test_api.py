@@ -88,8 +88,8 @@ def test_whole_journey_over_http(stack):
     )
     assert answer.status_code == 200 and answer.json() == {"compartment": label}
     stack.wait_for(lambda: stack.door_open(label))
-    stack.simulation.sim.take_item(label)
-    stack.simulation.sim.close_door(label)
+    stack.world.hardware.take_item(label)
+    stack.world.hardware.close_door(label)
     stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
     again = stack.client.post("/api/v1/pickup", json={"code": code, "date_of_birth": DOB})
     assert again.status_code == 404 and again.json()["error"] == "code_invalid"
@@ -120,7 +120,7 @@ def test_rate_limit_has_retry_after(stack):
 
 
 def board_of(stack, label):
-    place = stack.simulation.sim.layout.compartment(label).place
+    place = stack.world.hardware.layout.compartment(label).place
     return f"{place.bus}:{place.board}"
 
 
@@ -133,7 +133,7 @@ def test_board_offline_is_503_and_code_stays_valid(stack):
     answer = stack.client.post("/api/v1/pickup", json={"code": code})
     assert answer.status_code == 503 and answer.json()["error"] == "hardware_unavailable"
     assert stack.delivery(delivery_id)["state"] == "stored"
-    assert stack.simulation.sim.pulses(label) == 1  # only the loading pulse
+    assert stack.world.hardware.pulses(label) == 1  # only the loading pulse
     stack.client.post("/sim/faults", json={"kind": "board_offline", "target": board, "on": False})
     stack.wait_for(lambda: stack.client.get("/healthz").json()["status"] == "ok", timeout=20)
     assert stack.client.post("/api/v1/pickup", json={"code": code}).json() == {"compartment": label}
@@ -165,13 +165,13 @@ def test_lost_replies_leave_the_outcome_to_the_door(stack):
     stack.client.post("/sim/faults", json={"kind": "silence", "target": "", "on": True})
     answer = stack.client.post("/api/v1/pickup", json={"code": code})
     assert answer.status_code == 503 and answer.json()["error"] == "hardware_unavailable"
-    pulses = stack.simulation.sim.pulses(label)
+    pulses = stack.world.hardware.pulses(label)
     assert pulses in (1, 2)  # the loading pulse, plus at most one for the pickup
     stack.client.post("/sim/faults", json={"kind": "silence", "target": "", "on": False})
     if pulses == 2:
         stack.wait_for(lambda: stack.door_open(label), timeout=20)
-        stack.simulation.sim.take_item(label)
-        stack.simulation.sim.close_door(label)
+        stack.world.hardware.take_item(label)
+        stack.world.hardware.close_door(label)
         stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
         assert stack.client.post("/api/v1/pickup", json={"code": code}).status_code == 404
     else:
@@ -179,7 +179,7 @@ def test_lost_replies_leave_the_outcome_to_the_door(stack):
         assert stack.client.post("/api/v1/pickup", json={"code": code}).json() == {
             "compartment": label
         }
-    assert stack.simulation.sim.pulses(label) == 2
+    assert stack.world.hardware.pulses(label) == 2
 
 
 def test_scan_decodes_a_real_qr_frame(stack):
@@ -258,7 +258,7 @@ def test_technician_open_and_service(stack):
     )
     assert opened.status_code == 200
     stack.wait_for(lambda: stack.door_open("A02"))
-    stack.simulation.sim.close_door("A02")
+    stack.world.hardware.close_door("A02")
     stack.wait_for(
         lambda: stack.client.get("/api/v1/compartments", headers=tech).json()[1]["state"] == "free"
     )
@@ -289,8 +289,8 @@ def test_cancel_then_retrieve(stack):
     )
     assert answer.status_code == 202 and answer.json() == {"compartment": label}
     stack.wait_for(lambda: stack.door_open(label))
-    stack.simulation.sim.take_item(label)
-    stack.simulation.sim.close_door(label)
+    stack.world.hardware.take_item(label)
+    stack.world.hardware.close_door(label)
     stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "returned")
     again = stack.client.post(
         f"/api/v1/deliveries/{delivery_id}/cancel", headers=stack.as_role("clerk")

@@ -6,62 +6,42 @@ QR code in the e-mail opens the compartment → the door closes → the receipt 
 
 from __future__ import annotations
 
-import queue
 import threading
 from pathlib import Path
 
-from locker import migrate
 from locker.clock import ManualClock
 from locker.config import load_settings
-from locker.core import Core
-from locker.db import make_engine
-from locker.ports import EventKind, HardwareEvent
-from locker.services import deliveries, doors, loading
-from locker.services.compartments import sync_compartments
+from locker.core import DomainEvent
+from locker.services import deliveries, loading
 from locker.services.pickup import pickup
 from locker.vocabulary import DocumentType
-from notify import start_worker
+from runtime.controller import Controller
 from simulator.inbox import Inbox
-from simulator.sim import simulated_bank
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
+from simulator.virtual_hardware import simulated_bank
 
 from .conftest import BIRTHDAY, phone_number, qr_payload_of
 
 
-class EventPump:
-    """What the composition root does: bank events into the core, from a thread of its own."""
+class Seen:
+    """The core's domain events, to wait on (woken by each one)."""
 
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.events: queue.Queue[HardwareEvent] = queue.Queue()
-        self.handled: list[HardwareEvent] = []
+    def __init__(self) -> None:
+        self.events: list[DomainEvent] = []
         self._changed = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="event-pump")
-        self._thread.start()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                event = self.events.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            doors.handle_event(self.core, event)
-            with self._changed:
-                self.handled.append(event)
-                self._changed.notify_all()
+    def __call__(self, event: DomainEvent) -> None:
+        with self._changed:
+            self.events.append(event)
+            self._changed.notify_all()
 
-    def wait_for(self, kind: EventKind, label: str, count: int = 1) -> None:
+    def wait_for(self, kind: str, label: str, count: int = 1) -> None:
         def seen() -> bool:
-            return sum(e.kind == kind and e.label == label for e in self.handled) >= count
+            return sum(e.kind == kind and e.compartment == label for e in self.events) >= count
 
         with self._changed:
             assert self._changed.wait_for(seen, timeout=10), f"no {kind} for {label}"
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
 
 
 def test_load_notify_and_collect_with_the_qr_code_on_the_simulated_bank(
@@ -70,20 +50,17 @@ def test_load_notify_and_collect_with_the_qr_code_on_the_simulated_bank(
     with simulated_bank() as (bank, sim):
         settings = load_settings(
             overrides={
-                "locker": {"demo": True, "bank_id": "b1"},
+                "locker": {"demo": True, "bank_id": "b1", "data_dir": str(tmp_path)},
                 "sms": twilio.settings(),
                 "email": smtp.settings(),
             },
             environ={},
         )
-        engine = make_engine(f"sqlite:///{tmp_path}/journey.db")
-        migrate.upgrade(engine)
-        core = Core(engine, ManualClock(), settings, bank)
-        sync_compartments(core)
-        pump = EventPump(core)
-        unsubscribe = bank.subscribe(pump.events.put)
-        runner = start_worker(core)
-        try:
+        controller = Controller(settings, bank=bank, clock=ManualClock(), migrate_on_start=True)
+        with controller:
+            core = controller.running
+            seen = Seen()
+            core.listen(seen)
             delivery = deliveries.announce(
                 core,
                 deliveries.Announcement(
@@ -97,7 +74,7 @@ def test_load_notify_and_collect_with_the_qr_code_on_the_simulated_bank(
                 actor="clerk:test",
             )
             label = loading.start_loading(core, delivery.id, actor="clerk:test")
-            pump.wait_for(EventKind.DOOR_OPENED, label)
+            seen.wait_for("door_opened", label)
             assert len(inbox) == 0  # nothing is said before the document is inside
             sim.put_item(label)
             sim.close_door(label)
@@ -106,13 +83,8 @@ def test_load_notify_and_collect_with_the_qr_code_on_the_simulated_bank(
 
             granted = pickup(core, qr_payload_of(mail["raw"]), date_of_birth=BIRTHDAY, kiosk="k1")
             assert granted.compartment == label
-            pump.wait_for(EventKind.DOOR_OPENED, label, count=2)
+            seen.wait_for("door_opened", label, count=2)
             sim.take_item(label)
             sim.close_door(label)
             receipts = inbox.wait_for_count(4)[2:]
             assert all("abgeholt" in m["body"] for m in receipts)
-        finally:
-            runner.close()
-            unsubscribe()
-            pump.close()
-            engine.dispose()

@@ -1,4 +1,8 @@
-"""Runs the core's periodic jobs (expiry, reminders, door alarms, erasure) once a minute."""
+"""Runs the core's periodic jobs (expiry, reminders, door alarms, erasure) once a minute.
+
+Built by the composition root without starting; :meth:`Housekeeper.start` starts its thread,
+and :meth:`Housekeeper.run_now` runs one pass in the caller's thread (clock jumps, tests).
+"""
 
 from __future__ import annotations
 

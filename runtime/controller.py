@@ -1,8 +1,19 @@
 """The composition root: the one place that builds the program from the settings.
 
 Like gpiozero picks its pin factory, the same code runs on real boards, on GPIO or on the
-simulator, chosen by ``hardware.backend`` alone. Nothing is built at import time: a
-:class:`Controller` is made and started by the app's lifespan, a CLI command or a test.
+simulator: the bank comes from the layout file named in ``hardware.layout``, or is handed in
+(the simulator's world builds the production bank on its virtual ports and passes it here).
+
+Building and starting are two steps, so that every client runs the same program::
+
+    controller = Controller(settings).build()   # database, bank, core, reconciliation
+    controller.start()                          # event pump, outbox worker, housekeeping
+    ...
+    controller.close()
+
+``build()`` starts no thread of ours (the bank's own poller threads run, since reconciliation
+reads the doors); a test or the scenario runner may start only the event pump
+(``controller.pump.start()``) and drive the outbox and housekeeping pass by pass.
 """
 
 from __future__ import annotations
@@ -10,15 +21,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from sqlalchemy.engine import Engine
 
 import notify
 from hardware.bank import build_bank
 from hardware.layout import load_layout
-from kiosk.housekeeping import Housekeeper
-from kiosk.pump import EventPump
 from locker import migrate
 from locker.clock import Clock, SystemClock
 from locker.config import Settings
@@ -29,9 +38,8 @@ from locker.ports import LockBank
 from locker.services.compartments import sync_compartments
 from locker.services.reconcile import reconcile
 from locker.vocabulary import Channel
-
-if TYPE_CHECKING:
-    from kiosk.simulation import Simulation
+from runtime.housekeeper import Housekeeper
+from runtime.pump import EventPump
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +51,6 @@ class Controller:
         self,
         settings: Settings,
         *,
-        simulation: Simulation | None = None,
         bank: LockBank | None = None,
         clock: Clock | None = None,
         senders: Mapping[Channel, notify.Sender] | None = None,
@@ -51,7 +58,6 @@ class Controller:
         housekeeping_interval_s: float = 60.0,
     ) -> None:
         self.settings = settings
-        self.simulation = simulation
         self._bank = bank
         self._clock = clock
         self._senders = senders
@@ -63,8 +69,15 @@ class Controller:
         self.outbox: notify.OutboxRunner | None = None
         self.housekeeper: Housekeeper | None = None
         self._owned_bank: LockBank | None = None
+        self._started = False
 
-    def start(self) -> Self:
+    def build(self) -> Self:
+        """Open the database, build the bank and the core, reconcile; start no thread of ours.
+
+        Idempotent. Hardware events that arrive before :meth:`start` wait in the pump's queue.
+        """
+        if self.core is not None:
+            return self
         settings = self.settings
         try:
             engine = self.engine = make_engine(
@@ -75,34 +88,45 @@ class Controller:
             elif not migrate.is_current(engine):
                 raise DomainError("The database is not up to date; run: locker db upgrade")
             bank = self._bank or self._build_bank()
-            clock = self._clock or (self.simulation.clock if self.simulation else SystemClock())
-            core = self.core = Core(engine, clock, settings, bank)
+            core = Core(engine, self._clock or SystemClock(), settings, bank)
             sync_compartments(core)
             report = reconcile(core)
             if report.faulted:
                 log.warning("compartments need a look after start-up: %s", report.faulted)
-            self.pump = EventPump(core).start()
-            self.outbox = notify.start_worker(core, self._senders)
-            self.housekeeper = Housekeeper(core, self._interval).start()
+            self.pump = EventPump(core)
+            self.outbox = notify.outbox_runner(core, self._senders)
+            self.housekeeper = Housekeeper(core, self._interval)
+            self.core = core
         except BaseException:
             self.close()
             raise
         return self
 
+    def start(self) -> Self:
+        """Build if needed, then start the event pump, the outbox worker and housekeeping."""
+        self.build()
+        if not self._started:
+            assert self.pump and self.outbox and self.housekeeper
+            self._started = True
+            self.pump.start()
+            self.outbox.start()
+            self.housekeeper.start()
+        return self
+
     def _build_bank(self) -> LockBank:
         hardware = self.settings.hardware
-        if self.simulation is not None:
-            assert self.simulation.bank is not None
-            return self.simulation.bank
         if hardware.backend == "simulator":
-            raise DomainError("the simulator backend needs a Simulation (use: locker demo)")
+            raise DomainError(
+                "hardware.backend 'simulator' needs the simulated world (use: locker demo), or set"
+                " backend = 'layout' with a layout file"
+            )
         assert hardware.layout is not None
         self._owned_bank = build_bank(load_layout(Path(hardware.layout)), hardware.pin_factory)
         return self._owned_bank
 
     @property
     def running(self) -> Core:
-        assert self.core is not None, "start() the controller first"
+        assert self.core is not None, "build() or start() the controller first"
         return self.core
 
     def close(self) -> None:

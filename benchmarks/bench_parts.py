@@ -1,7 +1,7 @@
 """Two figures of ``locker bench`` that need a controller of their own: memory after 1,000
 pickups and start-up time. Each runs in a fresh process, so neither measures the benchmark.
 
-* :func:`rss_after_pickups` (run as ``python -m simulator.bench_parts rss N``): the whole
+* :func:`rss_after_pickups` (run as ``python -m benchmarks.bench_parts rss N``): the whole
   controller — composition root, web app, event pump, outbox worker, housekeeping — on a
   SQLite file, with the simulated bank in the same process (the only extra), does ``N``
   loads and pickups through the core services in batches; then its VmRSS.
@@ -39,18 +39,18 @@ def vm_rss_mb() -> float:
 def _pickups(count: int, workdir: Path) -> float:
     from hardware.bank import build_bank  # noqa: PLC0415 - heavy imports in the child only
     from kiosk.app import create_app  # noqa: PLC0415
-    from kiosk.composition import Controller  # noqa: PLC0415
     from locker.config import load_settings  # noqa: PLC0415
+    from runtime.controller import Controller  # noqa: PLC0415
     from simulator.inbox import Inbox  # noqa: PLC0415
     from simulator.scenario_rig import EventLog, scenario_layout  # noqa: PLC0415
     from simulator.scenario_spec import SCENARIOS  # noqa: PLC0415
-    from simulator.sim import Simulator  # noqa: PLC0415
     from simulator.twilio_standin import TwilioStandin  # noqa: PLC0415
+    from simulator.virtual_hardware import VirtualHardware  # noqa: PLC0415
 
     spec = replace(SCENARIOS["week"], boards=2)
     inbox = Inbox()
     with (
-        Simulator(scenario_layout(spec), latency_ms=spec.board_latency_ms) as sim,
+        VirtualHardware(scenario_layout(spec), latency_ms=spec.board_latency_ms) as sim,
         TwilioStandin(inbox) as twilio,
     ):
         settings = load_settings(
@@ -121,8 +121,8 @@ def _through_the_door(
 
 def rss_after_pickups(count: int = 1000) -> float:
     """Resident memory (MB) of a fresh controller process after ``count`` pickups."""
-    answer = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "simulator.bench_parts", "rss", str(count)],
+    answer = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_parts", "rss", str(count)],
         capture_output=True,
         text=True,
         check=True,
@@ -151,7 +151,7 @@ def _until(check: Any, timeout: float) -> None:
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(url, timeout=1) as response:
             return bool(response.status == 200)
     except OSError:
         return False
@@ -159,7 +159,7 @@ def _answers(url: str) -> bool:
 
 def startup_seconds(runs: int = 3) -> dict[str, float]:
     """``locker serve`` against boards in another process: spawn → ``/healthz`` 200 (s)."""
-    from simulator.world_server import board_layout_toml  # noqa: PLC0415
+    from simulator.board_layouts import board_layout_toml  # noqa: PLC0415
 
     locker = str(Path(sys.executable).with_name("locker"))
     timings = []
@@ -168,7 +168,7 @@ def startup_seconds(runs: int = 3) -> dict[str, float]:
         (where / "layout.toml").write_text(
             board_layout_toml(str(where / "links" / "rs485"), ["M"] * 16, poll_ms=200)
         )
-        world = subprocess.Popen(  # noqa: S603 - the locker command beside this Python
+        world = subprocess.Popen(
             [
                 *(locker, "sim", "world", "--layout", str(where / "layout.toml")),
                 *("--link-dir", str(where / "links"), "--ready", str(where / "ready.json")),
@@ -186,14 +186,14 @@ def startup_seconds(runs: int = 3) -> dict[str, float]:
                 f'data_dir = "{where / "data"}"\n[hardware]\nbackend = "layout"\n'
                 f'layout = "{where / "layout.toml"}"\n[kiosk]\nport = {port}\n[sms]\n{sms}\n'
             )
-            subprocess.run(  # noqa: S603 - the locker command beside this Python
+            subprocess.run(
                 [locker, "--config", str(config), "db", "upgrade"],
                 check=True,
                 capture_output=True,
             )
             for _ in range(runs):
                 started = time.monotonic()
-                serve = subprocess.Popen(  # noqa: S603 - as above
+                serve = subprocess.Popen(
                     [locker, "--config", str(config), "serve"],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -216,7 +216,7 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-rss-") as scratch:
             print(json.dumps({"pickups": count, "rss_mb": _pickups(count, Path(scratch))}))
         return 0
-    print("usage: python -m simulator.bench_parts rss [N]", file=sys.stderr)
+    print("usage: python -m benchmarks.bench_parts rss [N]", file=sys.stderr)
     return 2
 
 

@@ -1,4 +1,4 @@
-"""A tiny physical world for core tests: doors, locks and items that obey the test.
+"""A scripted lock bank for core tests: doors, locks and items that obey the test.
 
 Unlike the full simulator, events are *queued* and handed to the core only when the test says
 (``deliver``), so a test can lose them (a power cut) or interleave them at will.
@@ -35,14 +35,16 @@ class Slot:
 
 
 @dataclass
-class World:
+class ScriptedBank:
     slots: dict[str, Slot] = field(default_factory=dict)
     pending: list[HardwareEvent] = field(default_factory=list)
     item_sensor: bool = True
     unlock_log: list[str] = field(default_factory=list)
 
     @classmethod
-    def bank_of(cls, layout: Sequence[tuple[str, Size, int]], *, item_sensor: bool = True) -> World:
+    def bank_of(
+        cls, layout: Sequence[tuple[str, Size, int]], *, item_sensor: bool = True
+    ) -> ScriptedBank:
         return cls(
             {label: Slot(CompartmentSpec(label, size, row)) for label, size, row in layout},
             item_sensor=item_sensor,

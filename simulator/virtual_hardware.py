@@ -1,4 +1,4 @@
-"""The simulator as tests and the demo use it: one world, its virtual buses and GPIO pins.
+"""The simulated hardware: the bank's physics, its virtual buses on ptys and its GPIO pins.
 
 ::
 
@@ -9,9 +9,11 @@
         sim.jam("A05")
         sim.board_offline(1)
 
-:class:`Simulator` owns a :class:`~simulator.world.World`, one :class:`VirtualBus` per bus of
-the layout and, for GPIO compartments, a gpiozero ``MockFactory`` wired by :class:`GpioRig`.
-:func:`simulated_bank` builds the production bank (``hardware.bank.build_bank``) against it.
+:class:`VirtualHardware` owns a :class:`~simulator.physics.BankPhysics`, one :class:`VirtualBus`
+per bus of the layout and, for GPIO compartments, a gpiozero ``MockFactory`` wired by
+:class:`GpioRig`. :meth:`VirtualHardware.production_bank` builds the production bank
+(``hardware.bank.build_bank``) against it; :func:`simulated_bank` does so for a test.
+The whole simulated world (hardware, message stand-ins, clock) is :mod:`simulator.world`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from hardware.bank import CompositeBank, build_bank
 from hardware.layout import GpioPlace, Layout, SerialPlace, load_packaged_layout
 from simulator.boards import VirtualBus
 from simulator.gpio import GpioRig
-from simulator.world import World
+from simulator.physics import BankPhysics
 
 DEFAULT_CORRUPT_RATE = 0.5
 DEFAULT_SLOW_MS = 200.0
@@ -38,7 +40,7 @@ def load_demo_layout() -> Layout:
     return load_packaged_layout("simulator", "layouts/demo.toml")
 
 
-class Simulator:
+class VirtualHardware:
     def __init__(
         self,
         layout: Layout,
@@ -52,13 +54,13 @@ class Simulator:
         boards = [
             f"{bus.name}:{board.address}" for bus in layout.buses.values() for board in bus.boards
         ]
-        self.world = World([c.label for c in layout.compartments], boards, layout.buses)
+        self.physics = BankPhysics([c.label for c in layout.compartments], boards, layout.buses)
         if state:
-            self.world.load(state)
+            self.physics.load(state)
         self.buses: dict[str, VirtualBus] = {}
         gpio = [c for c in layout.compartments if isinstance(c.place, GpioPlace)]
         self.pin_factory = pin_factory if pin_factory is not None or not gpio else MockFactory()
-        self.gpio = GpioRig(self.world, gpio, self.pin_factory) if gpio else None
+        self.gpio = GpioRig(self.physics, gpio, self.pin_factory) if gpio else None
         try:
             for name, bus in layout.buses.items():
                 placements = {
@@ -67,7 +69,7 @@ class Simulator:
                     if isinstance(c.place, SerialPlace) and c.place.bus == name
                 }
                 self.buses[name] = VirtualBus(
-                    self.world, bus, placements, latency_ms / 1000, seed, cu16_unlock_reply
+                    self.physics, bus, placements, latency_ms / 1000, seed, cu16_unlock_reply
                 )
         except Exception:
             self.close()
@@ -82,7 +84,24 @@ class Simulator:
         """The layout with every bus pointing at its virtual board's pty."""
         return self.layout.with_ports(self.ports)
 
-    def start(self) -> Simulator:
+    def production_bank(
+        self, settle_timeout: float = 10.0, monotonic: Callable[[], float] = time.monotonic
+    ) -> CompositeBank:
+        """The production bank (serial boards and GPIO, as ``locker serve`` builds it) wired to
+        this hardware, started and settled (every door read once); the caller closes it."""
+        bank = build_bank(self.controller_layout(), self.pin_factory, monotonic, start=False)
+        try:
+            if self.gpio is not None:
+                self.gpio.resync()  # the bank's input pulls reset the door pins
+            bank.start()
+            if not bank.wait_settled(settle_timeout):
+                raise TimeoutError("the simulated bank did not answer in time")
+        except BaseException:
+            bank.close()
+            raise
+        return bank
+
+    def start(self) -> VirtualHardware:
         for bus in self.buses.values():
             bus.start()
         return self
@@ -93,7 +112,7 @@ class Simulator:
         if self.gpio is not None:
             self.gpio.close()
 
-    def __enter__(self) -> Simulator:
+    def __enter__(self) -> VirtualHardware:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -102,34 +121,34 @@ class Simulator:
     # ------------------------------------------------------------------ people and faults
 
     def close_door(self, label: str) -> None:
-        self.world.close_door(label)
+        self.physics.close_door(label)
 
     def open_door(self, label: str) -> None:
-        self.world.open_door(label)
+        self.physics.open_door(label)
 
     def force_door(self, label: str) -> None:
-        self.world.force_door(label)
+        self.physics.force_door(label)
 
     def leave_open(self, label: str, on: bool = True) -> None:
-        self.world.leave_open(label, on)
+        self.physics.leave_open(label, on)
 
     def put_item(self, label: str) -> None:
-        self.world.put_item(label)
+        self.physics.put_item(label)
 
     def take_item(self, label: str) -> None:
-        self.world.take_item(label)
+        self.physics.take_item(label)
 
     def set_item(self, label: str, present: bool) -> None:
-        self.world.set_item(label, present)
+        self.physics.set_item(label, present)
 
     def jam(self, label: str, on: bool = True) -> None:
-        self.world.jam(label, on)
+        self.physics.jam(label, on)
 
     def unjam(self, label: str) -> None:
-        self.world.jam(label, False)
+        self.physics.jam(label, False)
 
     def board_offline(self, board: int | str, on: bool = True) -> None:
-        self.world.set_board_faults(self.board_id(board), offline=on)
+        self.physics.set_board_faults(self.board_id(board), offline=on)
 
     def board_online(self, board: int | str) -> None:
         self.board_offline(board, on=False)
@@ -138,20 +157,20 @@ class Simulator:
         self, rate: float = DEFAULT_CORRUPT_RATE, board: int | str | None = None
     ) -> None:
         for each in self._boards(board):
-            self.world.set_board_faults(each, corrupt_rate=rate)
+            self.physics.set_board_faults(each, corrupt_rate=rate)
 
     def slow_replies(self, ms: float = DEFAULT_SLOW_MS, board: int | str | None = None) -> None:
         for each in self._boards(board):
-            self.world.set_board_faults(each, slow_ms=ms)
+            self.physics.set_board_faults(each, slow_ms=ms)
 
     def lose_replies(self, board: int | str, count: int = 1) -> None:
         """The next ``count`` replies of ``board`` are lost on the wire (commands still act)."""
-        self.world.set_board_faults(self.board_id(board), lose_replies=count)
+        self.physics.set_board_faults(self.board_id(board), lose_replies=count)
 
     def silence(self, on: bool = True, bus: str | None = None) -> None:
         """No reply reaches the controller on ``bus`` (every bus if none is named)."""
         for name in [bus] if bus else list(self.buses):
-            self.world.set_silent(name, on)
+            self.physics.set_silent(name, on)
 
     def noise(self, data: bytes, bus: str | None = None) -> None:
         """Raw bytes appear on the line towards the controller (on every bus if none is named)."""
@@ -179,7 +198,7 @@ class Simulator:
 
     def state(self) -> dict[str, Any]:
         """``GET /sim/state``; a compartment on an offline board also lists ``board_offline``."""
-        state = self.world.state()
+        state = self.physics.state()
         offline = {b["board"] for b in state["boards"] if "board_offline" in b["faults"]}
         for entry in state["compartments"]:
             place = self.layout.compartment(entry["label"]).place
@@ -188,19 +207,19 @@ class Simulator:
         return state
 
     def to_dict(self) -> dict[str, Any]:
-        return self.world.to_dict()
+        return self.physics.to_dict()
 
     def load(self, data: dict[str, Any]) -> None:
-        self.world.load(data)
+        self.physics.load(data)
 
     def pulses(self, label: str) -> int:
-        return self.world.pulses(label)
+        return self.physics.pulses(label)
 
     def door_open(self, label: str) -> bool:
-        return self.world.compartment(label).door_open
+        return self.physics.compartment(label).door_open
 
-    def wait_until(self, condition: Callable[[World], bool], timeout: float = 5.0) -> bool:
-        return self.world.wait_until(condition, timeout)
+    def wait_until(self, condition: Callable[[BankPhysics], bool], timeout: float = 5.0) -> bool:
+        return self.physics.wait_until(condition, timeout)
 
     def board_id(self, board: int | str) -> str:
         """``"rs485:1"`` as given, or the board with this address on the only bus that has it."""
@@ -229,16 +248,11 @@ def simulated_bank(
     state: dict[str, Any] | None = None,
     settle_timeout: float = 10.0,
     monotonic: Callable[[], float] = time.monotonic,
-) -> Iterator[tuple[CompositeBank, Simulator]]:
+) -> Iterator[tuple[CompositeBank, VirtualHardware]]:
     """The real lock bank of ``layout`` (the demo layout by default) on simulated hardware."""
-    with Simulator(layout or load_demo_layout(), latency_ms, seed, state) as sim:
-        bank = build_bank(sim.controller_layout(), sim.pin_factory, monotonic, start=False)
+    with VirtualHardware(layout or load_demo_layout(), latency_ms, seed, state) as sim:
+        bank = sim.production_bank(settle_timeout, monotonic)
         try:
-            if sim.gpio is not None:
-                sim.gpio.resync()  # the bank's input pulls reset the door pins
-            bank.start()
-            if not bank.wait_settled(settle_timeout):
-                raise TimeoutError("the simulated bank did not settle")
             yield bank, sim
         finally:
             bank.close()

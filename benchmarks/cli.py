@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,13 +47,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     bench.set_defaults(func=cmd_bench)
 
 
-def _benchmarks() -> None:
-    if not (ROOT / "benchmarks").is_dir():
-        raise SystemExit("locker bench needs a source checkout (benchmarks/ beside kiosk/)")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-
 def _p(figures: dict[str, Any]) -> dict[str, float]:
     return {"p50": round(figures["p50_ms"], 3), "p99": round(figures["p99_ms"], 3)}
 
@@ -66,15 +58,15 @@ def unlock_over_http(samples: int) -> dict[str, Any]:
     from firmware_bridge.bus import wire_time  # noqa: PLC0415
 
     timings: list[float] = []
-    with bench_kiosk.served() as (base, controller, simulation):
+    with bench_kiosk.served() as (base, controller, world):
         core = controller.running
-        watch = bench_kiosk.Watch(core, simulation)
-        on_wire = bench_kiosk.watch_the_wire(core, simulation, watch)
+        watch = bench_kiosk.Watch(core, world)
+        on_wire = bench_kiosk.watch_the_wire(core, world, watch)
         client = bench_kiosk.Client(base)
         try:
             while len(timings) < samples:
                 count = min(bench_kiosk.BATCH, samples - len(timings))
-                batch = bench_kiosk._store_batch(core, simulation, watch, count, len(timings))
+                batch = bench_kiosk.store_batch(core, world, watch, count, len(timings))
                 for delivery_id, label, code in batch:
                     on_wire.clear()
                     started = time.monotonic()
@@ -84,11 +76,11 @@ def unlock_over_http(samples: int) -> dict[str, Any]:
                     assert status == 200, answer
                     watch.until(lambda: bool(on_wire))
                     timings.append(on_wire[0] - started)
-                    bench_kiosk.take_and_close(core, simulation, watch, delivery_id, label)
+                    bench_kiosk.take_and_close(core, world, watch, delivery_id, label)
         finally:
             client.close()
-        baud = next(iter(simulation.sim.layout.buses.values())).baud
-        latency_ms = next(iter(simulation.sim.buses.values())).latency_s * 1000
+        baud = next(iter(world.layout.buses.values())).baud
+        latency_ms = next(iter(world.hardware.buses.values())).latency_s * 1000
     ordered = sorted(timings)
     return {
         "samples": samples,
@@ -100,9 +92,12 @@ def unlock_over_http(samples: int) -> dict[str, Any]:
 
 def measure(samples: int, pickups: int) -> dict[str, Any]:
     """Every figure, as the one JSON object ``locker bench --json`` prints."""
-    _benchmarks()
-    from benchmarks import bench_hardware, bench_kiosk, bench_notify  # noqa: PLC0415
-    from simulator import bench_parts  # noqa: PLC0415
+    from benchmarks import (  # noqa: PLC0415
+        bench_hardware,
+        bench_kiosk,
+        bench_notify,
+        bench_parts,
+    )
     from simulator.scenario import run_scenario  # noqa: PLC0415
     from simulator.scenario_spec import load_spec  # noqa: PLC0415
 
