@@ -28,26 +28,38 @@ A TOML file with three kinds of tables (docs/hardware.md is the full reference):
     lock_pin = 17
     door_pin = 27
 
-:func:`load_layout` reads and checks it; every problem found is reported at once, each line
-naming the file, the compartment (or bus) and what is wrong.
+:func:`load_layout` reads and checks it. Each table is checked by a pydantic model (the
+``_…Table`` classes: the file's schema); a table that refers to another (a compartment to its
+bus and board, a board to its bus's protocol) gets what it refers to as validation context.
+Every problem is reported at once, one line each, naming the file, the table by its label or
+name (by its position when it has none), the key and what is wrong::
+
+    bank.toml: compartment A03: channel: must be between 0 and 15 for board 0 on bus rs485 (got 16)
+
+The result is frozen dataclasses (:class:`Layout`): the file speaks in milliseconds, levels and
+flat compartments, the banks want seconds, booleans and places.
 """
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from firmware_bridge.bus import PROTOCOLS, BoardSettings, BusTiming, dialect_for
+from firmware_bridge.dialect import Dialect
 from locker.ports import CompartmentSpec
 from locker.vocabulary import Size
 
 GPIO_PINS = range(28)
-LEVELS = ("high", "low")
-PULLS = ("up", "down", "none")
 
 
 class LayoutError(ValueError):
@@ -124,309 +136,420 @@ class Layout:
     def with_ports(self, ports: Mapping[str, str]) -> Layout:
         """The same layout with some buses moved to other ports (the simulator's ptys)."""
         buses = {
-            name: _replace_port(bus, ports[name]) if name in ports else bus
+            name: replace(bus, port=ports[name]) if name in ports else bus
             for name, bus in self.buses.items()
         }
-        return Layout(self.compartments, buses, self.name, self.lock_fault_after_s, self.source)
-
-
-def _replace_port(bus: BusConfig, port: str) -> BusConfig:
-    return BusConfig(
-        bus.name,
-        port,
-        bus.protocol,
-        bus.baud,
-        bus.boards,
-        bus.timing,
-        bus.poll_ms,
-        bus.status_bytes,
-    )
+        return replace(self, buses=buses)
 
 
 def load_layout(path: str | Path) -> Layout:
     """Read and check a layout file; raises :class:`LayoutError`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as err:
-        raise LayoutError(str(path), [f"cannot read: {err.strerror or err}"]) from err
-    return parse_layout(text, str(path))
+        raise LayoutError(str(path), [f"cannot read: {err.strerror or err}"]) from None
+    return _parse_bytes(data, str(path))
 
 
 def load_packaged_layout(package: str, name: str) -> Layout:
     """A layout shipped inside a package, e.g. ``("simulator", "layouts/demo.toml")``."""
-    resource = resources.files(package).joinpath(name)
-    return parse_layout(resource.read_text(encoding="utf-8"), f"{package}:{name}")
+    return _parse_bytes(resources.files(package).joinpath(name).read_bytes(), f"{package}:{name}")
+
+
+def _parse_bytes(data: bytes, source: str) -> Layout:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        problem = f"not UTF-8 text: byte {data[err.start]:#04x} on line {line} (save it as UTF-8)"
+        raise LayoutError(source, [problem]) from None
+    return parse_layout(text, source)
 
 
 def parse_layout(text: str, source: str = "<layout>") -> Layout:
+    """Check a layout given as TOML text; ``source`` names it in every problem."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise LayoutError(source, [f"not valid TOML: {err}"]) from err
-    checker = _Checker()
-    layout = checker.layout(data, source)
-    if checker.problems:
-        raise LayoutError(source, checker.problems)
-    return layout
+        raise LayoutError(source, [f"not valid TOML: {err}"]) from None
+    report = _Report(data)
+    tables = report.check(_FileTables, data, ())
+    if tables is None:  # tables in the wrong place: their contents cannot be read yet
+        raise LayoutError(source, report.problems)
+    bank = report.check(_BankTable, tables.bank, ("bank",))
+    buses = _buses(report, tables.bus)
+    compartments = _compartments(report, tables.compartment, buses)
+    if not tables.compartment:
+        report.add(("compartment",), "none declared; a layout needs at least one [[compartment]]")
+    if bank is None or report.problems:
+        raise LayoutError(source, report.problems)
+    checked = {name: bus for name, bus in buses.items() if bus is not None}
+    return Layout(tuple(compartments), checked, bank.name, bank.lock_fault_after_s, source)
 
 
-class _Checker:
-    """Builds the layout while collecting every problem rather than stopping at the first."""
+# ------------------------------------------------------------------ the file's tables
 
-    def __init__(self) -> None:
+_Text = Annotated[str, Field(pattern=r"\S")]
+"""Text with something in it: a blank name, port or label is a mistake."""
+
+
+def _given(info: ValidationInfo, key: str) -> Any:
+    """What the caller knows that one table cannot: the bus's dialect, the declared buses."""
+    return (info.context or {}).get(key)
+
+
+class _Table(BaseModel):
+    """One table of the file. Unknown keys are refused, and a value must already have its type
+    (TOML has types), so ``"1"`` is never taken for 1 nor ``true`` for a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
+
+
+class _FileTables(_Table):
+    bank: dict[str, Any] = {}
+    bus: list[dict[str, Any]] = []
+    compartment: list[dict[str, Any]] = []
+
+
+class _BankTable(_Table):
+    name: _Text = "locker"
+    lock_fault_after_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+class _BoardTable(_Table):
+    """A ``[[bus.board]]``; its limits come from the bus's protocol (context ``dialect``)."""
+
+    address: int
+    channels: int | None = None
+    """Left out: 16, or the protocol's maximum if that is smaller."""
+    closed_when_set: bool = True
+    item_when_set: bool = True
+
+    @field_validator("address")
+    @classmethod
+    def _address_fits_protocol(cls, address: int, info: ValidationInfo) -> int:
+        dialect: Dialect | None = _given(info, "dialect")
+        if dialect is not None and address not in dialect.boards:
+            span = f"{dialect.boards.start} and {dialect.boards.stop - 1}"
+            raise ValueError(f"must be between {span} for a {dialect.name} board")
+        return address
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_fit_protocol(cls, channels: int | None, info: ValidationInfo) -> int | None:
+        dialect: Dialect | None = _given(info, "dialect")
+        if dialect is None or channels is None:
+            return min(16, dialect.max_channels) if dialect else None
+        if not 1 <= channels <= dialect.max_channels:
+            raise ValueError(
+                f"must be between 1 and {dialect.max_channels} for a {dialect.name} board"
+            )
+        return channels
+
+
+class _BusTable(_Table):
+    name: _Text
+    port: _Text
+    """A device path or a pyserial URL."""
+    protocol: str = "cu16"
+    baud: Annotated[int, Field(ge=300)] | None = None
+    """Empty: the protocol's usual speed."""
+    board: list[_BoardTable] = []
+    timeout_ms: Annotated[float, Field(ge=1)] = 500
+    retries: Annotated[int, Field(ge=0)] = 2
+    ack_timeout_ms: Annotated[float, Field(ge=0)] = 300
+    poll_ms: Annotated[int, Field(ge=1)] = 200
+    offline_poll_ms: Annotated[float, Field(ge=1)] = 2000
+    status_bytes: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol_is_known(cls, protocol: str) -> str:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"must be one of {', '.join(PROTOCOLS)}")
+        return protocol
+
+    @field_validator("board")
+    @classmethod
+    def _boards_declared_once(cls, boards: list[_BoardTable]) -> list[_BoardTable]:
+        if not boards:
+            raise ValueError("none declared; a bus needs at least one [[bus.board]]")
+        addresses = [board.address for board in boards]
+        if twice := sorted({address for address in addresses if addresses.count(address) > 1}):
+            raise ValueError(f"board {', '.join(map(str, twice))} declared twice")
+        return boards
+
+    def config(self) -> BusConfig:
+        dialect = dialect_for(self.protocol, self.status_bytes)
+        timing = BusTiming(
+            timeout_s=self.timeout_ms / 1000,
+            retries=self.retries,
+            ack_timeout_s=self.ack_timeout_ms / 1000,
+            offline_poll_s=self.offline_poll_ms / 1000,
+        )
+        boards = tuple(BoardSettings(**board.model_dump()) for board in self.board)
+        baud = self.baud or dialect.default_baud
+        return BusConfig(
+            self.name,
+            self.port,
+            self.protocol,
+            baud,
+            boards,
+            timing,
+            self.poll_ms,
+            self.status_bytes,
+        )
+
+
+class _CompartmentTable(_Table):
+    label: _Text
+    size: Annotated[Size, Field(strict=False)]  # strict would want a Size, not its letter
+    row: Annotated[int, Field(ge=1)]
+    """1 is the bottom row."""
+
+
+class _SerialTable(_CompartmentTable):
+    """A compartment on a serial board; context ``buses`` maps every declared bus name to its
+    config, or to ``None`` when that bus has mistakes of its own (so nothing on it is blamed)."""
+
+    bus: str = ""
+    """Empty: the layout's only bus."""
+    board: int
+    channel: int
+
+    @field_validator("bus")
+    @classmethod
+    def _bus_is_declared(cls, name: str, info: ValidationInfo) -> str:
+        buses: Mapping[str, BusConfig | None] = _given(info, "buses")
+        known = ", ".join(sorted(buses)) or "none declared"
+        if not name and len(buses) == 1:
+            return next(iter(buses))
+        if not name:
+            raise ValueError(f"is required unless the layout has exactly one bus (known: {known})")
+        if name not in buses:
+            raise ValueError(f"must name a declared bus: {known}")
+        return name
+
+    @field_validator("board")
+    @classmethod
+    def _board_is_on_bus(cls, address: int, info: ValidationInfo) -> int:
+        bus = _bus_of(info)
+        if bus is not None and bus.board(address) is None:
+            declared = ", ".join(str(board.address) for board in bus.boards)
+            raise ValueError(f"must be a board declared on bus {bus.name}: {declared}")
+        return address
+
+    @field_validator("channel")
+    @classmethod
+    def _channel_is_on_board(cls, channel: int, info: ValidationInfo) -> int:
+        bus = _bus_of(info)
+        board = bus.board(info.data["board"]) if bus and "board" in info.data else None
+        if bus and board and not 0 <= channel < board.channels:
+            where = f"board {board.address} on bus {bus.name}"
+            raise ValueError(f"must be between 0 and {board.channels - 1} for {where}")
+        return channel
+
+    def place(self) -> SerialPlace:
+        return SerialPlace(self.bus, self.board, self.channel)
+
+
+def _bus_of(info: ValidationInfo) -> BusConfig | None:
+    """The compartment's bus if it is declared and sound (its own problems are reported)."""
+    buses: Mapping[str, BusConfig | None] = _given(info, "buses")
+    return buses.get(info.data.get("bus", ""))
+
+
+class _GpioTable(_CompartmentTable):
+    lock_pin: int
+    door_pin: int
+    lock_active: Literal["high", "low"] = "high"
+    door_closed: Literal["high", "low"] = "low"
+    door_pull: Literal["up", "down", "none"] = "up"
+    pulse_ms: Annotated[int, Field(ge=1)] = 500
+    debounce_ms: Annotated[int, Field(ge=0)] = 20
+    spring_open: bool = True
+
+    @field_validator("lock_pin", "door_pin")
+    @classmethod
+    def _pin_exists(cls, pin: int) -> int:
+        if pin not in GPIO_PINS:
+            raise ValueError(f"must be a GPIO (BCM) number from 0 to {GPIO_PINS[-1]}")
+        return pin
+
+    def place(self) -> GpioPlace:
+        levels = {"lock_active_high": self.lock_active, "door_closed_high": self.door_closed}
+        same = self.model_dump(exclude={"label", "size", "row", "lock_active", "door_closed"})
+        return GpioPlace(**same, **{key: level == "high" for key, level in levels.items()})
+
+
+_SERIAL_KEYS = set(_SerialTable.model_fields) - set(_CompartmentTable.model_fields)
+_GPIO_KEYS = set(_GpioTable.model_fields) - set(_CompartmentTable.model_fields)
+
+
+# ------------------------------------------------------------------ across tables
+
+
+def _buses(report: _Report, tables: list[dict[str, Any]]) -> dict[str, BusConfig | None]:
+    buses: dict[str, BusConfig | None] = {}
+    checked: list[tuple[int, _BusTable]] = []
+    for index, raw in enumerate(tables):
+        protocol = raw.get("protocol", "cu16")
+        dialect = dialect_for(protocol) if protocol in PROTOCOLS else None
+        table = report.check(_BusTable, raw, ("bus", index), {"dialect": dialect})
+        if isinstance(name := raw.get("name"), str):
+            buses.setdefault(name, table.config() if table else None)
+        if table is not None:
+            checked.append((index, table))
+    report.unique((bus.name, bus.name, ("bus", index, "name")) for index, bus in checked)
+    report.unique(
+        ((bus.port, bus.port, ("bus", index, "port")) for index, bus in checked),
+        " (put all boards of one line on one bus)",
+    )
+    return buses
+
+
+def _compartments(
+    report: _Report, tables: list[dict[str, Any]], buses: Mapping[str, BusConfig | None]
+) -> list[CompartmentConfig]:
+    found: list[tuple[_Loc, CompartmentConfig]] = []
+    for index, raw in enumerate(tables):
+        loc: _Loc = ("compartment", index)
+        model = _kind(report, raw, loc)
+        if model and (table := report.check(model, raw, loc, {"buses": buses})):
+            place = table.place()
+            found.append((loc, CompartmentConfig(table.label, table.size, table.row, place)))
+    report.unique((c.label, c.label, (*loc, "label")) for loc, c in found)
+    report.unique(
+        (
+            (p.bus, p.board, p.channel),
+            f"bus {p.bus} board {p.board} channel {p.channel}",
+            (*loc, "channel"),
+        )
+        for loc, c in found
+        if isinstance(p := c.place, SerialPlace)
+    )
+    report.unique(
+        (pin, f"pin {pin}", (*loc, key))
+        for loc, c in found
+        if isinstance(p := c.place, GpioPlace)
+        for key, pin in (("lock_pin", p.lock_pin), ("door_pin", p.door_pin))
+    )
+    return [compartment for _, compartment in found]
+
+
+def _kind(
+    report: _Report, raw: dict[str, Any], loc: _Loc
+) -> type[_SerialTable | _GpioTable] | None:
+    """A compartment is on a serial board or on GPIO pins, as its keys say; never both."""
+    serial, gpio = sorted(raw.keys() & _SERIAL_KEYS), sorted(raw.keys() & _GPIO_KEYS)
+    if serial and gpio:
+        report.add(
+            loc,
+            f"has keys of a serial board ({', '.join(serial)}) and of GPIO pins"
+            f" ({', '.join(gpio)}); a compartment is either on a bus or on pins",
+        )
+        return None
+    if not serial and not gpio:
+        report.add(loc, "needs bus/board/channel (a serial board) or lock_pin/door_pin (GPIO)")
+        return None
+    return _GpioTable if gpio else _SerialTable
+
+
+# ------------------------------------------------------------------ problems in plain words
+
+_Loc = tuple[int | str, ...]
+_T = TypeVar("_T", bound=BaseModel)
+_NAMED_BY = {"bus": "name", "board": "address", "compartment": "label"}
+_PLAIN = {
+    "missing": "is required",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "string_pattern_mismatch": "must not be empty",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "list_type": "must be an array of tables",
+}
+
+
+class _Report:
+    """Collects every problem, each line naming where it is: ``compartment A03: channel: …``."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
         self.problems: list[str] = []
 
-    def layout(self, data: dict[str, Any], source: str) -> Layout:
-        self._keys("file", data, {"bank", "bus", "compartment"})
-        bank = self._table("[bank]", data.get("bank", {}))
-        self._keys("[bank]", bank, {"name", "lock_fault_after_s"})
-        buses: dict[str, BusConfig] = {}
-        for index, raw in enumerate(self._tables("bus", data.get("bus", []))):
-            bus = self.bus(raw, index)
-            if bus is None:
-                continue
-            if bus.name in buses:
-                self.problems.append(f"bus {bus.name!r}: declared twice")
-            for other in buses.values():
-                if bus.port and other.port == bus.port and other.name != bus.name:
-                    self.problems.append(
-                        f"bus {bus.name!r}: port {bus.port} is already bus {other.name!r}"
-                        " (put all boards of one line on one bus)"
-                    )
-            buses[bus.name] = bus
-        tables = self._tables("compartment", data.get("compartment", []))
-        compartments = [
-            compartment
-            for index, raw in enumerate(tables)
-            if (compartment := self.compartment(raw, index, buses)) is not None
-        ]
-        if not tables:
-            self.problems.append("no [[compartment]] in the layout")
-        self._unique(compartments)
-        return Layout(
-            tuple(compartments),
-            buses,
-            str(bank.get("name", "locker")),
-            float(self._number("[bank]", bank, "lock_fault_after_s", 10.0, low=0.0)),
-            source,
-        )
+    def add(self, loc: _Loc, problem: str) -> None:
+        self.problems.append(f"{self.where(loc)}: {problem}")
 
-    def bus(self, raw: dict[str, Any], index: int) -> BusConfig | None:
-        where = f"bus {raw.get('name', f'#{index + 1}')!r}"
-        allowed = {"name", "port", "protocol", "baud", "board", "timeout_ms", "retries"}
-        allowed |= {"ack_timeout_ms", "poll_ms", "offline_poll_ms", "status_bytes"}
-        self._keys(where, raw, allowed)
-        name, port = raw.get("name"), raw.get("port")
-        protocol = raw.get("protocol", "cu16")
-        if not isinstance(name, str) or not name:
-            self.problems.append(f"{where}: needs a name")
-            return None
-        if not isinstance(port, str) or not port:
-            self.problems.append(f"{where}: needs a port (a device path or a pyserial URL)")
-            port = ""
-        if protocol not in PROTOCOLS:
-            self.problems.append(
-                f"{where}: protocol {protocol!r} is not one of {', '.join(PROTOCOLS)}"
-            )
-            return None
-        dialect = dialect_for(protocol)
-        boards: list[BoardSettings] = []
-        for board_raw in self._tables(f"{where} board", raw.get("board", [])):
-            board = self.board(where, board_raw, dialect.boards, dialect.max_channels)
-            if board is None:
-                continue
-            if any(other.address == board.address for other in boards):
-                self.problems.append(f"{where}: board {board.address} declared twice")
-            boards.append(board)
-        if not boards:
-            self.problems.append(f"{where}: declares no [[bus.board]]")
-        timing = BusTiming(
-            timeout_s=self._number(where, raw, "timeout_ms", 500, low=1) / 1000,
-            retries=int(self._number(where, raw, "retries", 2, low=0)),
-            ack_timeout_s=self._number(where, raw, "ack_timeout_ms", 300, low=0) / 1000,
-            offline_poll_s=self._number(where, raw, "offline_poll_ms", 2000, low=1) / 1000,
-        )
-        status_bytes = raw.get("status_bytes")
-        if status_bytes is not None and (not isinstance(status_bytes, int) or status_bytes < 1):
-            self.problems.append(f"{where}: status_bytes must be a whole number from 1")
-            status_bytes = None
-        return BusConfig(
-            name,
-            port,
-            protocol,
-            int(self._number(where, raw, "baud", dialect.default_baud, low=300)),
-            tuple(boards),
-            timing,
-            int(self._number(where, raw, "poll_ms", 200, low=1)),
-            status_bytes,
-        )
-
-    def board(
-        self, where: str, raw: dict[str, Any], addresses: range, max_channels: int
-    ) -> BoardSettings | None:
-        self._keys(
-            f"{where} board", raw, {"address", "channels", "closed_when_set", "item_when_set"}
-        )
-        address = raw.get("address")
-        if not isinstance(address, int) or address not in addresses:
-            span = f"{addresses.start}..{addresses.stop - 1}"
-            self.problems.append(f"{where}: board address {address!r} is not in {span}")
-            return None
-        default_channels = min(16, max_channels)
-        channels = raw.get("channels", default_channels)
-        if not isinstance(channels, int) or not 1 <= channels <= max_channels:
-            self.problems.append(f"{where}: board {address} channels must be 1..{max_channels}")
-            channels = default_channels
-        return BoardSettings(
-            address,
-            channels,
-            self._flag(f"{where} board {address}", raw, "closed_when_set", True),
-            self._flag(f"{where} board {address}", raw, "item_when_set", True),
-        )
-
-    def compartment(
-        self, raw: dict[str, Any], index: int, buses: Mapping[str, BusConfig]
-    ) -> CompartmentConfig | None:
-        label = raw.get("label")
-        where = f"compartment {label!r}" if label else f"compartment #{index + 1}"
-        serial_keys = {"bus", "board", "channel"}
-        gpio_keys = {"lock_pin", "door_pin", "lock_active", "door_closed", "door_pull"}
-        gpio_keys |= {"pulse_ms", "debounce_ms", "spring_open"}
-        self._keys(where, raw, {"label", "size", "row"} | serial_keys | gpio_keys)
-        if not isinstance(label, str) or not label.strip():
-            self.problems.append(f"{where}: needs a label")
-            return None
+    def check(
+        self, model: type[_T], raw: Any, loc: _Loc, context: dict[str, Any] | None = None
+    ) -> _T | None:
+        """``raw`` as ``model``, or ``None`` with each of its problems reported."""
         try:
-            size = Size(str(raw.get("size")))
-        except ValueError:
-            self.problems.append(f"{where}: size {raw.get('size')!r} is not one of S, M, L")
+            return model.model_validate(raw, context=context)
+        except ValidationError as err:
+            for error in err.errors():
+                self.add((*loc, *error["loc"]), _explain(model, error))
             return None
-        row = raw.get("row")
-        if not isinstance(row, int) or row < 1:
-            self.problems.append(f"{where}: row {row!r} must be a whole number from 1 (bottom row)")
-            return None
-        place: SerialPlace | GpioPlace | None
-        if "bus" in raw and "lock_pin" in raw:
-            self.problems.append(
-                f"{where}: give either bus/board/channel or lock_pin/door_pin, not both"
-            )
-            return None
-        if "lock_pin" in raw or "door_pin" in raw:
-            place = self.gpio(where, raw)
-        else:
-            place = self.serial(where, raw, buses)
-        return None if place is None else CompartmentConfig(label, size, row, place)
 
-    def serial(
-        self, where: str, raw: dict[str, Any], buses: Mapping[str, BusConfig]
-    ) -> SerialPlace | None:
-        name, board, channel = raw.get("bus"), raw.get("board"), raw.get("channel")
-        if name is None:
-            if len(buses) != 1:
-                self.problems.append(f"{where}: needs bus/board/channel or lock_pin/door_pin")
-                return None
-            name = next(iter(buses))
-        bus = buses.get(name)
-        if bus is None:
-            known = ", ".join(sorted(buses)) or "none declared"
-            self.problems.append(f"{where}: unknown bus {name!r} (known: {known})")
-            return None
-        settings = bus.board(board) if isinstance(board, int) else None
-        if settings is None:
-            self.problems.append(f"{where}: board {board!r} is not declared on bus {name!r}")
-            return None
-        if not isinstance(channel, int) or not 0 <= channel < settings.channels:
-            self.problems.append(
-                f"{where}: channel {channel!r} out of range 0..{settings.channels - 1} "
-                f"of board {board} on bus {name!r}"
-            )
-            return None
-        return SerialPlace(name, settings.address, channel)
-
-    def gpio(self, where: str, raw: dict[str, Any]) -> GpioPlace | None:
-        pins = []
-        for key in ("lock_pin", "door_pin"):
-            pin = raw.get(key)
-            if not isinstance(pin, int) or pin not in GPIO_PINS:
-                self.problems.append(f"{where}: {key} {pin!r} is not a GPIO number 0..27")
-                return None
-            pins.append(pin)
-        lock_active = self._choice(where, raw, "lock_active", "high", LEVELS)
-        door_closed = self._choice(where, raw, "door_closed", "low", LEVELS)
-        return GpioPlace(
-            pins[0],
-            pins[1],
-            lock_active_high=lock_active == "high",
-            door_closed_high=door_closed == "high",
-            door_pull=self._choice(where, raw, "door_pull", "up", PULLS),
-            pulse_ms=int(self._number(where, raw, "pulse_ms", 500, low=1)),
-            debounce_ms=int(self._number(where, raw, "debounce_ms", 20, low=0)),
-            spring_open=self._flag(where, raw, "spring_open", True),
-        )
-
-    def _unique(self, compartments: list[CompartmentConfig]) -> None:
-        labels: set[str] = set()
-        places: dict[tuple[str, int, int], str] = {}
-        pins: dict[int, str] = {}
-        for compartment in compartments:
-            where = f"compartment {compartment.label!r}"
-            if compartment.label in labels:
-                self.problems.append(f"{where}: duplicate label")
-            labels.add(compartment.label)
-            place = compartment.place
-            if isinstance(place, SerialPlace):
-                key = (place.bus, place.board, place.channel)
-                if key in places:
-                    self.problems.append(
-                        f"{where}: bus {place.bus!r} board {place.board} channel {place.channel} "
-                        f"is already used by {places[key]!r}"
-                    )
-                places[key] = compartment.label
+    def unique(self, claims: Iterable[tuple[Hashable, str, _Loc]], hint: str = "") -> None:
+        """Report each value (a label, a port, a channel, a pin) claimed after its first owner."""
+        owners: dict[Hashable, _Loc] = {}
+        for value, shown, loc in claims:
+            if value not in owners:
+                owners[value] = loc
                 continue
-            for pin in (place.lock_pin, place.door_pin):
-                if pin in pins:
-                    self.problems.append(f"{where}: pin {pin} is already used by {pins[pin]!r}")
-                pins[pin] = compartment.label
+            first = owners[value]
+            owner = self.where(first[:2])
+            if first[:2] == loc[:2]:
+                owner = f"its {first[2]}"
+            elif owner == self.where(loc[:2]):
+                owner = f"{first[0]} #{int(first[1]) + 1}"
+            self.add(loc, f"{shown} is already used by {owner}{hint}")
 
-    # -------------------------------------------------------------- small checks
+    def where(self, loc: _Loc) -> str:
+        """``("compartment", 2, "channel")`` → ``compartment A03: channel`` (``#3`` unnamed)."""
+        parts: list[str] = []
+        node: Any = self.data
+        for part in loc:
+            if isinstance(part, str):
+                parts.append(part)
+                node = node.get(part) if isinstance(node, dict) else None
+                continue
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            name = node.get(_NAMED_BY.get(parts[-1], "")) if isinstance(node, dict) else None
+            named = (isinstance(name, str) and name.strip()) or type(name) is int
+            parts[-1] += f" {name if named else f'#{part + 1}'}"
+        return ": ".join(parts)
 
-    def _keys(self, where: str, raw: Mapping[str, Any], allowed: set[str]) -> None:
-        for key in sorted(set(raw) - allowed):
-            self.problems.append(f"{where}: unknown key {key!r}")
 
-    def _tables(self, where: str, value: Any) -> list[dict[str, Any]]:
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            self.problems.append(f"{where}: must be an array of tables ([[{where}]])")
-            return []
-        return value
+def _explain(model: type[BaseModel], error: ErrorDetails) -> str:
+    kind, ctx, got = error["type"], error.get("ctx", {}), error["input"]
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        close = difflib.get_close_matches(key, _keys_at(model, error["loc"]), n=1)
+        return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if kind in ("literal_error", "enum"):
+        text = "must be one of " + ", ".join(re.findall(r"'([^']*)'", ctx["expected"]))
+    elif kind == "greater_than_equal":
+        text = f"must be at least {ctx['ge']:g}"
+    elif kind == "value_error":
+        text = str(ctx["error"])
+    else:
+        text = _PLAIN.get(kind, error["msg"])
+    if kind == "missing" or got == "" or isinstance(got, dict | list):
+        return text
+    return f"{text} (got {got!r})"
 
-    def _table(self, where: str, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            self.problems.append(f"{where}: must be a table")
-            return {}
-        return value
 
-    def _number(
-        self, where: str, raw: Mapping[str, Any], key: str, default: float, low: float
-    ) -> float:
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            self.problems.append(f"{where}: {key} {value!r} must be a number >= {low:g}")
-            return default
-        return float(value)
-
-    def _flag(self, where: str, raw: Mapping[str, Any], key: str, default: bool) -> bool:
-        value = raw.get(key, default)
-        if not isinstance(value, bool):
-            self.problems.append(f"{where}: {key} must be true or false")
-            return default
-        return value
-
-    def _choice(
-        self, where: str, raw: Mapping[str, Any], key: str, default: str, options: tuple[str, ...]
-    ) -> str:
-        value = raw.get(key, default)
-        if value not in options:
-            self.problems.append(f"{where}: {key} {value!r} is not one of {', '.join(options)}")
-            return default
-        return str(value)
+def _keys_at(model: type[BaseModel], loc: _Loc) -> list[str]:
+    """The keys of the table ``loc`` ends in: the model's, or a nested one's (a bus's board)."""
+    for part in loc[:-1]:
+        if isinstance(part, str):
+            inner = get_args(model.model_fields[part].annotation)
+            model = next(
+                (t for t in inner if isinstance(t, type) and issubclass(t, BaseModel)), model
+            )
+    return list(model.model_fields)
