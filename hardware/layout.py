@@ -92,6 +92,9 @@ class SerialPlace:
     board: int
     channel: int
 
+    def __str__(self) -> str:
+        return f"bus {self.bus} board {self.board} channel {self.channel}"
+
 
 @dataclass(frozen=True, slots=True)
 class GpioPlace:
@@ -420,13 +423,7 @@ def _compartments(
             found.append((loc, CompartmentConfig(table.label, table.size, table.row, place)))
     report.unique((c.label, c.label, (*loc, "label")) for loc, c in found)
     report.unique(
-        (
-            (p.bus, p.board, p.channel),
-            f"bus {p.bus} board {p.board} channel {p.channel}",
-            (*loc, "channel"),
-        )
-        for loc, c in found
-        if isinstance(p := c.place, SerialPlace)
+        (p, str(p), (*loc, "channel")) for loc, c in found if isinstance(p := c.place, SerialPlace)
     )
     report.unique(
         (pin, f"pin {pin}", (*loc, key))
