@@ -380,9 +380,12 @@ class _GpioTable(_CompartmentTable):
         return pin
 
     def place(self) -> GpioPlace:
-        levels = {"lock_active_high": self.lock_active, "door_closed_high": self.door_closed}
-        same = self.model_dump(exclude={"label", "size", "row", "lock_active", "door_closed"})
-        return GpioPlace(**same, **{key: level == "high" for key, level in levels.items()})
+        as_is = self.model_dump(exclude={"label", "size", "row", "lock_active", "door_closed"})
+        return GpioPlace(
+            **as_is,
+            lock_active_high=self.lock_active == "high",
+            door_closed_high=self.door_closed == "high",
+        )
 
 
 _SERIAL_KEYS = set(_SerialTable.model_fields) - set(_CompartmentTable.model_fields)
