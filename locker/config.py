@@ -235,6 +235,13 @@ class NotifySection(Section):
     """Worker threads sending in parallel (claims never overlap)."""
 
 
+class OutboxSection(Section):
+    """The event outbox: what the sinks (webhooks, the fleet link) carry off the box."""
+
+    event_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Events every sink has passed on are kept this long (for a look back), then deleted."""
+
+
 class KioskSection(Section):
     """The web server and the touchscreen."""
 
@@ -268,6 +275,7 @@ class Settings(BaseSettings):
     sms: SmsSection
     email: EmailSection
     notify: NotifySection
+    outbox: OutboxSection
     kiosk: KioskSection
 
     @property

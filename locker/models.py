@@ -2,8 +2,9 @@
 
 Personal data lives only in :class:`Delivery` (recipient columns) and, until a message is
 sent, in :class:`Notification` (recipient address, sealed secrets); both are erased by
-:mod:`locker.services.privacy`. Pickup codes and API keys are stored only as keyed hashes,
-staff passwords only as argon2 hashes. Audit events never hold personal data.
+:func:`locker.services.housekeeping.erase_due`. Pickup codes and API keys are stored only as
+keyed hashes, staff passwords only as argon2 hashes. Audit events and outbound events never
+hold personal data.
 """
 
 from __future__ import annotations
@@ -122,6 +123,34 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = _utc()
     provider_id: str | None = Field(default=None, max_length=64, index=True)
     last_error: str | None = None
+
+
+class OutboundEvent(SQLModel, table=True):
+    """The event outbox: one thing that happened, for the sinks that carry it off the box.
+
+    Written in the transaction of the state change it reports (:mod:`locker.event_outbox`).
+    ``id`` is the global order and is never reused (SQLite ``AUTOINCREMENT``), so a sink's
+    cursor stays valid after old rows are pruned; ``event_id`` is the stable public id a
+    receiver uses to drop duplicates. ``data`` never holds personal data.
+    """
+
+    __tablename__ = "outbound_event"
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=32)
+    type: str = Field(max_length=64)
+    delivery_id: str | None = Field(default=None, max_length=32, index=True)
+    occurred_at: datetime | None = _utc(nullable=False, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SinkCursor(SQLModel, table=True):
+    """How far one sink (webhooks, the fleet link) has carried the event outbox."""
+
+    __tablename__ = "sink_cursor"
+    name: str = Field(primary_key=True, max_length=64)
+    last_event_id: int = 0
+    updated_at: datetime | None = _utc(nullable=False)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,12 +1,13 @@
 """The two state machines of DESIGN.md, and the only functions that change a state.
 
 Each change is checked against the table below, stamped, and recorded as one audit event in
-the caller's transaction; an illegal one raises :class:`IllegalTransition` before anything is
-written. Besides DESIGN.md's forward arrows there are *undo* arrows for a door that never
-opened (``loading → announced``, ``collecting → stored``, ``retrieving → expired|cancelled``,
-``reserved → free``, ``opening → occupied``), and every compartment state can go to
-``fault``. A technician's inspection of a fault may re-enter the intent it interrupted
-(``fault → reserved|opening``) to settle it.
+the caller's transaction (a delivery's move also as one outbound event ``delivery.<state>``,
+see :mod:`locker.event_outbox`); an illegal one raises :class:`IllegalTransition` before
+anything is written. Besides DESIGN.md's forward arrows there are *undo* arrows for a door
+that never opened (``loading → announced``, ``collecting → stored``,
+``retrieving → expired|cancelled``, ``reserved → free``, ``opening → occupied``), and every
+compartment state can go to ``fault``. A technician's inspection of a fault may re-enter the
+intent it interrupted (``fault → reserved|opening``) to settle it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Final
 
 from sqlmodel import Session
 
-from locker import audit
+from locker import audit, event_outbox
 from locker.errors import IllegalTransition
 from locker.models import Compartment, Delivery
 from locker.vocabulary import CompartmentState as C
@@ -77,6 +78,7 @@ def move_delivery(
         before=str(before),
         why=why or None,
     )
+    event_outbox.record_delivery(session, delivery, at=at)
 
 
 def move_compartment(

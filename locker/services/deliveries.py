@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from locker import audit
+from locker import audit, event_outbox
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.errors import Conflict, IllegalTransition, InvalidInput
@@ -81,6 +81,7 @@ def announce(core: Core, new: Announcement, *, actor: str) -> Delivery:
             document_type=str(new.document_type),
             size=str(new.size),
         )
+        event_outbox.record_delivery(session, delivery, at=now)
     core.publish(DomainEvent("delivery_announced", delivery.id))
     return delivery
 
