@@ -111,7 +111,8 @@ def bench_latency(tmp: Path, samples: int) -> dict[str, Any]:
     with TwilioStandin(inbox) as twilio, SmtpStandin(inbox) as smtp:
         core = _core(tmp / "latency.db", twilio, smtp, samples, email=False)
         timings = []
-        with OutboxRunner(OutboxWorker(core, build_senders(core.settings)), threads=1):
+        with OutboxRunner(OutboxWorker(core, build_senders(core.settings)), threads=1) as runner:
+            core.outbox = runner
             for n in range(samples):
                 label = _announce_and_load(core, n, email=False)
                 closed = time.perf_counter()

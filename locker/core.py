@@ -22,6 +22,7 @@ from locker.ports import (
     CompartmentSpec,
     EventCallback,
     LockBank,
+    Outbox,
     UnlockOutcome,
     UnlockResult,
     Unsubscribe,
@@ -69,13 +70,35 @@ class NoBank:
         return None
 
 
+class NoOutbox:
+    """The outbox drainer of a controller that sends nothing itself (maintenance commands).
+
+    Rows written meanwhile wait in the table for the running controller's worker (its poll).
+    """
+
+    def wake(self) -> None:
+        return None
+
+
 class Core:
+    """Engine, clock, settings and the ports, as every service receives them.
+
+    ``outbox`` is handed in like the bank, or set by the composition root once the worker that
+    drains it runs (the worker needs the core first); until then wakes go nowhere.
+    """
+
     def __init__(
-        self, engine: Engine, clock: Clock, settings: Settings, bank: LockBank | None = None
+        self,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        bank: LockBank | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.bank: LockBank = bank if bank is not None else NoBank()
+        self.outbox: Outbox = outbox if outbox is not None else NoOutbox()
         self.settings = settings
         self.code_key = derive_key(settings.locker.secret_key, "pickup-code")
         self.seal_key = derive_key(settings.locker.secret_key, "outbox-seal")

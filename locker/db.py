@@ -12,7 +12,8 @@ audit event and the outbox rows, or none. Write transactions are serialised:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, create_engine, select
 
 from locker.models import AuditHead
+
+log = logging.getLogger(__name__)
+_AFTER_COMMIT = "locker.after_commit"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
@@ -69,3 +73,26 @@ def reading(engine: Engine) -> Iterator[Session]:
     """A session for reads only (it still begins a transaction, so reads are consistent)."""
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's transaction has committed; never if it rolls back.
+
+    For telling a port that committed rows wait for it (:meth:`locker.ports.Outbox.wake`):
+    the same callback given twice in one transaction is called once. It runs on the committing
+    thread after the commit, so it must be quick; an exception is logged, not raised (the
+    transaction has committed, its caller must not think it failed).
+    """
+    callbacks: list[Callable[[], None]] = session.info.setdefault(_AFTER_COMMIT, [])
+    if not callbacks:
+        event.listen(session, "after_commit", _run_after_commit, once=True)
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)

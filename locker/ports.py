@@ -1,7 +1,8 @@
 """Ports: what the core needs from the outside world, as ``typing.Protocol``.
 
 The core never imports an adapter; ``hardware/`` (serial boards, GPIO) and ``simulator/``
-implement :class:`LockBank`, and the composition root in ``kiosk/`` hands one in.
+implement :class:`LockBank`, ``notify/`` implements :class:`Outbox`, and the composition root
+hands them in.
 
 Contract of :meth:`LockBank.unlock` (every implementation passes the same contract tests):
 
@@ -128,4 +129,23 @@ class LockBank(Protocol):
 
     def close(self) -> None:
         """Stop threads and release ports and pins; idempotent."""
+        ...
+
+
+class Outbox(Protocol):
+    """What drains an outbox table (``notify/``'s runner for the notification outbox).
+
+    The core writes outbox rows in the transaction of the state change they report, and calls
+    :meth:`wake` once that transaction has committed, so that the rows leave at once instead
+    of at the drainer's next poll; the poll remains only as a safety net (rows that became due
+    by the clock alone, or were written by another process). A wake is only a hint: a drainer
+    that misses one still finds the rows at its next poll, so nothing depends on it but latency.
+
+    Threads: :meth:`wake` is called from whichever thread committed (a web request, the event
+    pump, the housekeeper), right after the commit. It must return at once: never block, never
+    touch the database, never raise (setting a :class:`threading.Event` is the intended body).
+    """
+
+    def wake(self) -> None:
+        """Rows were committed that are due now: look at them soon, from your own thread."""
         ...

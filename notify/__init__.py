@@ -2,12 +2,12 @@
 
 What the composition root wires::
 
-    runner = notify.outbox_runner(core)         # built, not started
-    runner.start()                               # threads draining the outbox
-    ...
+    runner = core.outbox = notify.outbox_runner(core)   # built, not started; the core's
+    runner.start()                               # Outbox port: woken after every commit
+    ...                                          # that queued a message
     runner.close()                               # on shutdown
 
-    notify.apply_twilio_status(core, url, form, headers)   # POST .../twilio-status
+    notify.apply_twilio_status(core, str(request.url), form, headers)  # POST notify.STATUS_PATH
     # raises notify.BadSignature -> answer 403
 
 Tests drive :class:`OutboxWorker` pass by pass (:meth:`OutboxWorker.run_once`) with a manual
@@ -24,12 +24,13 @@ from locker.core import Core
 from locker.vocabulary import Channel
 from notify.mail import SmtpMailer
 from notify.messages import stored_sms_segments
-from notify.sms import TwilioSms
+from notify.sms import STATUS_PATH, TwilioSms, status_callback_url
 from notify.status import BadSignature, apply_twilio_status
 from notify.worker import OutboxRunner, OutboxWorker, PassReport, Sender
 
 log = logging.getLogger(__name__)
 __all__ = [
+    "STATUS_PATH",
     "BadSignature",
     "OutboxRunner",
     "OutboxWorker",
@@ -39,6 +40,7 @@ __all__ = [
     "build_senders",
     "outbox_runner",
     "start_worker",
+    "status_callback_url",
 ]
 
 
@@ -53,7 +55,11 @@ def build_senders(settings: Settings) -> dict[Channel, Sender]:
 
 
 def outbox_runner(core: Core, senders: Mapping[Channel, Sender] | None = None) -> OutboxRunner:
-    """The worker that drains the outbox, not started yet (``start()``, later ``close()``)."""
+    """The worker that drains the outbox, not started yet (``start()``, later ``close()``).
+
+    Hand it to the core (``core.outbox = runner``) so that a queued message leaves at once;
+    until then rows wait for the poll.
+    """
     senders = build_senders(core.settings) if senders is None else senders
     too_long = {k: v for k, v in stored_sms_segments(core.settings).items() if v > 1}
     if Channel.SMS in senders and too_long:

@@ -25,6 +25,7 @@ from notify.errors import PermanentFailure, SendFailed, TransientFailure
 from notify.messages import Rendered
 
 STATUS_PATH = "/api/v1/notifications/twilio-status"
+"""Where the kiosk receives Twilio's delivery reports (the route and the URL given to Twilio)."""
 PERMANENT_CODES = frozenset(
     {
         21211,  # invalid 'To' phone number
@@ -39,7 +40,10 @@ PERMANENT_CODES = frozenset(
 
 
 def status_callback_url(settings: Settings) -> str | None:
-    """Where Twilio posts delivery reports, or ``None`` when nothing public can receive them."""
+    """Where Twilio posts delivery reports, or ``None`` when nothing public can receive them.
+
+    The one source of that URL: each SMS names it, and signatures are verified against it.
+    """
     if settings.sms.status_callback_url:
         return settings.sms.status_callback_url
     if settings.kiosk.public_url:

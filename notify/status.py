@@ -1,7 +1,7 @@
 """Twilio's delivery reports (status callbacks), verified and applied to the outbox.
 
-Framework-free, so the kiosk mounts it at ``POST /api/v1/notifications/twilio-status`` in a
-few lines and tests call it directly::
+Framework-free, so the kiosk mounts it at ``POST`` :data:`notify.STATUS_PATH` in a few lines
+and tests call it directly::
 
     try:
         notify.apply_twilio_status(core, str(request.url), form, request.headers)
@@ -15,17 +15,16 @@ configured (development). The default algorithm is HMAC-SHA1 keyed with the auth
 when ``X-Twilio-Webhooks-Signature-Settings`` names ``algorithm=HMAC_SHA256`` the key is the
 SharedKey secret (``sms.webhook_key_secret``, falling back to the auth token).
 
-Reports move a row forward only: ``sent`` → ``delivered``; ``failed`` / ``undelivered`` →
-``dead`` with an audit alert (the code was wiped when the SMS was accepted, so it cannot be
-resent; a clerk has to reach the citizen). Intermediate reports (queued, sending, sent) change
-nothing.
+Reports move a row forward only (:func:`locker.outbox.apply_provider_report`): ``sent`` →
+``delivered``; ``failed`` / ``undelivered`` → ``dead`` with an audit alert (the code was wiped
+when the SMS was accepted, so it cannot be resent; a clerk has to reach the citizen).
+Intermediate reports (queued, sending, sent) change nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlmodel import col, select
 from twilio.request_validator import (
     HMAC_SHA256,
     SIGNATURE_HEADER,
@@ -34,11 +33,8 @@ from twilio.request_validator import (
     get_signature_algorithm,
 )
 
-from locker import audit
-from locker.core import Core, DomainEvent
-from locker.db import transaction
-from locker.models import Notification
-from locker.vocabulary import NotificationState as N
+from locker import outbox
+from locker.core import Core
 from notify.sms import status_callback_url
 
 FAILED_STATUSES = frozenset({"failed", "undelivered"})
@@ -78,39 +74,24 @@ def verify_signature(
 def apply_twilio_status(
     core: Core, url: str, params: Mapping[str, str], headers: Mapping[str, str]
 ) -> bool:
-    """Verify one status callback and apply it; ``False`` if no row has that message SID."""
+    """Verify one status callback and apply it; ``False`` if no row has that message SID.
+
+    ``url`` is the URL the request arrived on; it counts only when no public URL is configured.
+    """
     verify_signature(core, url, params, headers)
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
-    now = core.clock.now()
-    alarm: DomainEvent | None = None
-    with transaction(core.engine) as session:
-        row = session.exec(select(Notification).where(col(Notification.provider_id) == sid)).first()
-        if not sid or row is None:
-            return False
-        if status == "delivered" and row.state == N.SENT:
-            row.state = N.DELIVERED
-            session.add(row)
-        elif status in FAILED_STATUSES and row.state in (N.SENT, N.DELIVERED):
-            error_code = params.get("ErrorCode", "")[:8]
-            row.state = N.DEAD
-            row.sealed = None
-            row.last_error = f"twilio {status} {error_code}".strip()
-            session.add(row)
-            audit.record(
-                session,
-                at=now,
-                kind="notification_undelivered",
-                actor="twilio",
-                delivery_id=row.delivery_id,
-                alert=True,
-                channel=str(row.channel),
-                message=str(row.kind),
-                error_code=error_code,
-            )
-            alarm = DomainEvent(
-                "alarm", row.delivery_id, None, {"why": "notification_dead", "channel": "sms"}
-            )
-    if alarm is not None:
-        core.publish(alarm)
-    return True
+    error_code = params.get("ErrorCode", "")[:8]
+    outcome: outbox.ReportOutcome = None
+    if status == "delivered":
+        outcome = "delivered"
+    elif status in FAILED_STATUSES:
+        outcome = "undelivered"
+    return outbox.apply_provider_report(
+        core,
+        sid,
+        outcome,
+        actor="twilio",
+        reason=f"twilio {status} {error_code}".strip(),
+        error_code=error_code,
+    )

@@ -1,12 +1,15 @@
-"""Draining the outbox: claim due rows, send each once, record what happened.
+"""Draining the notification outbox: claim due rows, send each once, record what happened.
 
-One pass (:meth:`OutboxWorker.run_once`) is three steps, each its own short transaction or
-none, so that no database lock is held while a gateway is slow:
+The rows and their transactions belong to the core (:mod:`locker.outbox`); this module decides
+how a message goes out and what a failure means. One pass (:meth:`OutboxWorker.run_once`) is
+three steps, each its own short transaction or none, so that no database lock is held while a
+gateway is slow:
 
-1. **claim** (one transaction): due rows (``pending``, or ``failed`` whose back-off is over,
-   or ``sending`` whose lease ran out) become ``sending`` with ``claimed_at`` = now and one
-   more attempt. SQLite begins every transaction ``IMMEDIATE``, PostgreSQL gets
-   ``FOR UPDATE SKIP LOCKED``: two workers (threads or processes) never claim the same row.
+1. **claim** (one transaction, :func:`locker.outbox.claim_due`): due rows (``pending``, or
+   ``failed`` whose back-off is over, or ``sending`` whose lease ran out) become ``sending``
+   with ``claimed_at`` = now and one more attempt. SQLite begins every transaction
+   ``IMMEDIATE``, PostgreSQL gets ``FOR UPDATE SKIP LOCKED``: two workers (threads or
+   processes) never claim the same row.
 2. **send** (no transaction): unseal the code, render, hand to the channel.
 3. **finish** (one transaction): ``sent`` (code wiped), or ``failed`` with the next attempt
    after exponential back-off with jitter, or ``dead`` (code wiped, audit event with an alert
@@ -20,6 +23,9 @@ twice. Nothing is ever lost; a rare duplicate is the price (the same code twice 
 
 A stored or reminder message whose delivery is no longer waiting in the locker (collected,
 cancelled, expired meanwhile) is dropped instead of sent: it would only confuse.
+
+:class:`OutboxRunner` runs passes in background threads and is the core's
+:class:`~locker.ports.Outbox`: the core wakes it after every commit that queued a message.
 """
 
 from __future__ import annotations
@@ -30,23 +36,20 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
-
-from locker import audit, sealing
-from locker.core import Core, DomainEvent
-from locker.db import is_sqlite, transaction
-from locker.models import Delivery, Notification
-from locker.vocabulary import Channel, DeliveryState, MessageKind, NotificationState
+from locker import outbox, sealing
+from locker.core import Core
+from locker.outbox import Claim
+from locker.vocabulary import Channel, MessageKind
 from notify.errors import PermanentFailure, SendFailed, TransientFailure
 from notify.messages import Rendered, facts_from, render
 
 log = logging.getLogger(__name__)
 ACTOR = "notify"
-N = NotificationState
-WAITING_KINDS = (MessageKind.STORED, MessageKind.REMINDER)
+MIN_PAUSE_S = 0.05
+"""Shortest wait of an idle runner thread, so that a row due "now" that another worker holds
+cannot make it spin."""
 
 
 class Sender(Protocol):
@@ -57,24 +60,6 @@ class Sender(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A row as it was when this worker claimed it: what is needed to send it."""
-
-    id: int
-    attempt: int
-    delivery_id: str | None
-    channel: Channel
-    kind: MessageKind
-    recipient: str
-    locale: str
-    sealed: str | None
-    context: dict[str, Any]
-    created_at: datetime
-    obsolete: bool = False
-    """A code or reminder for a delivery no longer waiting in the locker: drop, do not send."""
 
 
 @dataclass
@@ -120,67 +105,16 @@ class OutboxWorker:
 
     def claim(self, limit: int | None = None) -> list[Claim]:
         """Take up to ``limit`` due rows for this worker (step 1)."""
-        if not self.senders:
-            return []
         cfg = self.core.settings.notify
-        now = self.core.clock.now()
-        stale = now - timedelta(seconds=cfg.lease_s)
-        query = (
-            select(Notification)
-            .where(
-                col(Notification.channel).in_(list(self.senders)),
-                or_(
-                    and_(
-                        col(Notification.state).in_([N.PENDING, N.FAILED]),
-                        col(Notification.next_attempt_at) <= now,
-                    ),
-                    and_(
-                        col(Notification.state) == N.SENDING,
-                        col(Notification.claimed_at) <= stale,
-                    ),
-                ),
-            )
-            .order_by(col(Notification.next_attempt_at), col(Notification.id))
-            .limit(limit or cfg.batch_size)
-        )
-        if not is_sqlite(self.core.engine):
-            query = query.with_for_update(skip_locked=True)
-        claims: list[Claim] = []
-        with transaction(self.core.engine) as session:
-            for row in session.exec(query).all():
-                if row.state == N.SENDING:
-                    log.warning("notification %s: lease ran out, sending it again", row.id)
-                row.state = N.SENDING
-                row.claimed_at = now
-                row.attempts += 1
-                session.add(row)
-                assert row.id is not None and row.created_at is not None
-                obsolete = False
-                if row.kind in WAITING_KINDS and row.delivery_id is not None:
-                    delivery = session.get(Delivery, row.delivery_id)
-                    obsolete = delivery is None or delivery.state != DeliveryState.STORED
-                claims.append(
-                    Claim(
-                        id=row.id,
-                        attempt=row.attempts,
-                        delivery_id=row.delivery_id,
-                        channel=Channel(row.channel),
-                        kind=MessageKind(row.kind),
-                        recipient=row.recipient or "",
-                        locale=row.locale,
-                        sealed=row.sealed,
-                        context=dict(row.context),
-                        created_at=row.created_at,
-                        obsolete=obsolete,
-                    )
-                )
-        return claims
+        return outbox.claim_due(self.core, list(self.senders), limit=limit or cfg.batch_size)
 
     def deliver(self, claim: Claim, report: PassReport | None = None) -> PassReport:
         """Send one claimed row and record the outcome (steps 2 and 3)."""
         report = report if report is not None else PassReport()
         if claim.obsolete:
-            self._finish(claim, report, dropped=True)
+            reason = "obsolete: delivery no longer waiting"
+            if outbox.record_dropped(self.core, claim, reason=reason, actor=ACTOR):
+                report.dropped.append(claim.id)
             return report
         try:
             message = self._render(claim)
@@ -188,12 +122,13 @@ class OutboxWorker:
                 claim.recipient, message, now=self.core.clock.now()
             )
         except SendFailed as failure:
-            self._finish(claim, report, failure=failure)
+            self._failed(claim, failure, report)
         except Exception as error:  # a bug in a channel must not stop the outbox
             log.exception("notification %s: unexpected error while sending", claim.id)
-            self._finish(claim, report, failure=TransientFailure(type(error).__name__))
+            self._failed(claim, TransientFailure(type(error).__name__), report)
         else:
-            self._finish(claim, report, provider_id=provider_id)
+            if outbox.record_sent(self.core, claim, provider_id=provider_id):
+                report.sent.append(claim.id)
         return report
 
     def run_once(self, limit: int | None = None) -> PassReport:
@@ -202,6 +137,10 @@ class OutboxWorker:
         for claim in self.claim(limit):
             self.deliver(claim, report)
         return report
+
+    def next_due(self) -> datetime | None:
+        """When the next row this worker may send becomes due, if any is waiting."""
+        return outbox.next_due(self.core, list(self.senders))
 
     def close(self) -> None:
         for sender in self.senders.values():
@@ -230,95 +169,36 @@ class OutboxWorker:
         except Exception as error:
             raise PermanentFailure(f"cannot compose: {type(error).__name__}") from error
 
-    def _finish(
-        self,
-        claim: Claim,
-        report: PassReport,
-        *,
-        provider_id: str | None = None,
-        failure: SendFailed | None = None,
-        dropped: bool = False,
-    ) -> None:
-        cfg = self.core.settings.notify
+    def _failed(self, claim: Claim, failure: SendFailed, report: PassReport) -> None:
+        """Retry after the back-off, or give up: permanent, or the caps are reached."""
         now = self.core.clock.now()
-        alarm: DomainEvent | None = None
-        with transaction(self.core.engine) as session:
-            row = session.get(Notification, claim.id)
-            if row is None or row.state != N.SENDING or row.attempts != claim.attempt:
-                log.warning("notification %s was claimed again meanwhile; leaving it", claim.id)
-                return
-            row.claimed_at = None
-            if dropped:
-                self._end(session, row, now, reason="obsolete: delivery no longer waiting")
-                report.dropped.append(claim.id)
-            elif failure is None:
-                row.state = N.SENT
-                row.sent_at = now
-                row.provider_id = provider_id
-                row.sealed = None
-                row.last_error = None
-                report.sent.append(claim.id)
-            elif failure.permanent or self._exhausted(row, now):
-                why = failure.reason if failure.permanent else f"gave up: {failure.reason}"
-                alarm = self._end(session, row, now, reason=why, alert=True)
+        if failure.permanent or self._exhausted(claim, now):
+            why = failure.reason if failure.permanent else f"gave up: {failure.reason}"
+            if outbox.record_dead(self.core, claim, reason=why, actor=ACTOR):
                 report.dead.append(claim.id)
-            else:
-                with self._rng_lock:
-                    delay = backoff_seconds(
-                        row.attempts, cfg.backoff_base_s, cfg.backoff_max_s, self._rng
-                    )
-                row.state = N.FAILED
-                row.last_error = failure.reason
-                row.next_attempt_at = now + timedelta(seconds=delay)
-                report.retrying.append(claim.id)
-            session.add(row)
-        if alarm is not None:
-            self.core.publish(alarm)
-
-    def _exhausted(self, row: Notification, now: datetime) -> bool:
+            return
         cfg = self.core.settings.notify
-        assert row.created_at is not None
-        too_old = now - row.created_at >= timedelta(hours=cfg.max_age_hours)
-        return row.attempts >= cfg.max_attempts or too_old
+        with self._rng_lock:
+            delay = backoff_seconds(claim.attempt, cfg.backoff_base_s, cfg.backoff_max_s, self._rng)
+        retry_at = now + timedelta(seconds=delay)
+        if outbox.record_retry(self.core, claim, reason=failure.reason, next_attempt_at=retry_at):
+            report.retrying.append(claim.id)
 
-    def _end(
-        self,
-        session: Session,
-        row: Notification,
-        now: datetime,
-        *,
-        reason: str,
-        alert: bool = False,
-    ) -> DomainEvent | None:
-        """``dead``: code wiped, one audit event; an alert for the clerks if it was not sent."""
-        row.state = N.DEAD
-        row.sealed = None
-        row.last_error = reason
-        audit.record(
-            session,
-            at=now,
-            kind="notification_dead" if alert else "notification_dropped",
-            actor=ACTOR,
-            delivery_id=row.delivery_id,
-            alert=alert,
-            channel=str(row.channel),
-            message=str(row.kind),
-            attempts=row.attempts,
-            reason=reason,
-        )
-        if not alert:
-            return None
-        return DomainEvent(
-            "alarm", row.delivery_id, None, {"why": "notification_dead", "channel": row.channel}
-        )
+    def _exhausted(self, claim: Claim, now: datetime) -> bool:
+        cfg = self.core.settings.notify
+        too_old = now - claim.created_at >= timedelta(hours=cfg.max_age_hours)
+        return claim.attempt >= cfg.max_attempts or too_old
 
 
 class OutboxRunner:
-    """Runs a worker in background threads until :meth:`close`.
+    """Runs a worker in background threads until :meth:`close`; the core's ``Outbox`` port.
 
-    Each thread loops: one pass; if nothing was due, wait up to ``notify.poll_interval_s`` or
-    until woken. Every domain event of the core wakes it (a door closing on a document sends
-    the SMS at once, not at the next poll).
+    Each thread loops: one pass; if nothing was due, wait until the next row falls due (a
+    retry after its back-off, a lease running out), at most ``notify.poll_interval_s``, or
+    until :meth:`wake`. The core wakes it after every commit that queued a message (a door
+    closing on a document sends the SMS at once), so the poll is only a safety net for rows
+    that became due by a jump of the clock or were written by another process. Wire it with
+    ``core.outbox = runner``.
     """
 
     def __init__(self, worker: OutboxWorker, *, threads: int | None = None) -> None:
@@ -328,13 +208,11 @@ class OutboxRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._unlisten: Any = None
         self._closed = False
 
     def start(self) -> Self:
         if self._threads:
             return self
-        self._unlisten = self.worker.core.listen(lambda _event: self._wake.set())
         for number in range(self._count):
             thread = threading.Thread(target=self._loop, name=f"outbox-{number}", daemon=True)
             thread.start()
@@ -342,26 +220,34 @@ class OutboxRunner:
         return self
 
     def wake(self) -> None:
+        """Rows are due now (:class:`locker.ports.Outbox`): sets an event, never blocks."""
         self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()  # before the pass: a wake-up during it is not lost
             try:
-                claimed = self.worker.run_once().claimed
+                pause = 0.0 if self.worker.run_once().claimed else self._idle_pause()
             except Exception:  # the database may be busy or gone for a moment
                 log.exception("outbox pass failed")
-                claimed = 0
-            if claimed == 0:
-                self._wake.wait(self._settings.poll_interval_s)
+                pause = self._settings.poll_interval_s
+            if pause > 0:
+                self._wake.wait(pause)
+
+    def _idle_pause(self) -> float:
+        """Seconds until the next row falls due, between MIN_PAUSE_S and the poll interval."""
+        poll = self._settings.poll_interval_s
+        due = self.worker.next_due()
+        if due is None:
+            return poll
+        until = (due - self.worker.core.clock.now()).total_seconds()
+        return min(poll, max(MIN_PAUSE_S, until))
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the threads after their current message; idempotent."""
         if self._closed:
             return
         self._closed = True
-        if self._unlisten is not None:
-            self._unlisten()
         self._stop.set()
         self._wake.set()
         for thread in self._threads:

@@ -94,7 +94,7 @@ class Controller:
             if report.faulted:
                 log.warning("compartments need a look after start-up: %s", report.faulted)
             self.pump = EventPump(core)
-            self.outbox = notify.outbox_runner(core, self._senders)
+            self.outbox = core.outbox = notify.outbox_runner(core, self._senders)
             self.housekeeper = Housekeeper(core, self._interval)
             self.core = core
         except BaseException:

@@ -6,21 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import func
 from sqlmodel import col, select
 
 import notify
 from kiosk.api.deps import CoreDep, controller, need
 from kiosk.errors import body
 from kiosk.schemas import ErrorOut, EventOut
+from locker import outbox
 from locker.db import reading
-from locker.models import AuditEvent, Notification
+from locker.models import AuditEvent
 from locker.services.accounts import Principal
-from locker.vocabulary import NotificationState, Role
+from locker.vocabulary import Role
 
 router = APIRouter(tags=["operations"])
 Auditor = Annotated[Principal, Depends(need(Role.ADMIN, any_key=True))]
-WEBHOOK_PATH = "/api/v1/notifications/twilio-status"
 
 
 @router.get(
@@ -64,18 +63,9 @@ def healthz(request: Request) -> JSONResponse:
     core = controller(request).running
     report: dict[str, Any] = {"status": "ok"}
     try:
-        with reading(core.engine) as session:
-            backlog = session.exec(
-                select(func.count())
-                .select_from(Notification)
-                .where(
-                    col(Notification.state).in_(
-                        [NotificationState.PENDING, NotificationState.FAILED]
-                    )
-                )
-            ).one()
+        backlog = outbox.backlog(core)
         report["database"] = "ok"
-        report["outbox_backlog"] = int(backlog)
+        report["outbox_backlog"] = backlog
     except Exception as err:  # the point of a health check is to say, not to fail
         report["database"] = f"error: {type(err).__name__}"
         report["status"] = "degraded"
@@ -88,16 +78,14 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse(report, status_code=200)
 
 
-@router.post(WEBHOOK_PATH, include_in_schema=True, responses={403: {"model": ErrorOut}})
+@router.post(notify.STATUS_PATH, include_in_schema=True, responses={403: {"model": ErrorOut}})
 async def twilio_status(request: Request) -> JSONResponse:
     """Twilio's delivery-status callback; the signature is verified against the public URL."""
     core = controller(request).running
     form = await request.form()
     params = {key: str(value) for key, value in form.items()}
-    public = core.settings.kiosk.public_url.rstrip("/")
-    url = f"{public}{WEBHOOK_PATH}" if public else str(request.url)
     try:
-        notify.apply_twilio_status(core, url, params, dict(request.headers))
+        notify.apply_twilio_status(core, str(request.url), params, dict(request.headers))
     except notify.BadSignature as err:
         return JSONResponse(body("bad_signature", str(err)), status_code=403)
     return JSONResponse({"ok": True})

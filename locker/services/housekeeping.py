@@ -1,4 +1,5 @@
-"""Jobs the controller runs every minute: expiry, reminders, door alarms, erasing personal data.
+"""Jobs the controller runs every minute: expiry, reminders, door alarms, erasing personal data,
+pruning outbound events every sink has passed.
 
 Each is idempotent and uses only the clock, so a test (or the simulator's virtual clock)
 advances time and calls :func:`run_due` to see a week pass.
@@ -12,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from locker import audit, outbox
+from locker import audit, event_outbox, outbox
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery, Notification
@@ -31,6 +32,7 @@ class HousekeepingReport:
     reminded: list[str] = field(default_factory=list)
     door_alarms: list[str] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
+    pruned_events: int = 0
 
 
 def run_due(core: Core) -> HousekeepingReport:
@@ -39,6 +41,7 @@ def run_due(core: Core) -> HousekeepingReport:
         reminded=remind_due(core),
         door_alarms=alarm_open_doors(core),
         erased=erase_due(core),
+        pruned_events=event_outbox.prune(core),
     )
     return report
 
@@ -58,11 +61,11 @@ def expire_due(core: Core) -> list[str]:
             move_delivery(session, delivery, D.EXPIRED, at=now, actor=ACTOR)
             revoke_codes(session, delivery, now)
             outbox.enqueue(
+                core,
                 session,
                 delivery,
                 MessageKind.EXPIRY,
                 at=now,
-                seal_key=core.seal_key,
                 location=core.settings.locker.location,
             )
         expired = [d.id for d in due]
@@ -95,11 +98,11 @@ def remind_due(core: Core) -> list[str]:
                 delivery.reminders_sent = due
                 session.add(delivery)
                 outbox.enqueue(
+                    core,
                     session,
                     delivery,
                     MessageKind.REMINDER,
                     at=now,
-                    seal_key=core.seal_key,
                     expires_at=delivery.expires_at.isoformat(),
                     location=core.settings.locker.location,
                 )

@@ -85,11 +85,11 @@ def complete_intent(
         delivery.ended_at = at
         kind = MessageKind.COLLECTED if collected else MessageKind.RETURNED
         outbox.enqueue(
+            core,
             session,
             delivery,
             kind,
             at=at,
-            seal_key=core.seal_key,
             location=core.settings.locker.location,
         )
         move_compartment(session, compartment, C.FREE, at=at, actor=actor)
@@ -122,11 +122,11 @@ def store(
         )
     )
     outbox.enqueue(
+        core,
         session,
         delivery,
         MessageKind.STORED,
         at=at,
-        seal_key=core.seal_key,
         secrets={"code": code, "qr": codes.qr_payload(core.settings.locker.bank_id, code)},
         expires_at=delivery.expires_at.isoformat(),
         location=core.settings.locker.location,

@@ -38,7 +38,7 @@ from locker.ports import (
 from locker.services import deliveries, doors, loading
 from locker.services.compartments import sync_compartments
 from locker.vocabulary import DocumentType, Size
-from notify import BadSignature, apply_twilio_status
+from notify import STATUS_PATH, BadSignature, apply_twilio_status
 from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
@@ -93,7 +93,7 @@ class StatusReceiver:
 
     @property
     def url(self) -> str:
-        return self.public_url + "/api/v1/notifications/twilio-status"
+        return self.public_url + STATUS_PATH
 
     def close(self) -> None:
         self.server.shutdown()

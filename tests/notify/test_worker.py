@@ -277,7 +277,7 @@ def test_rows_of_a_disabled_channel_wait(make_core: MakeCore, inbox: Inbox) -> N
 def test_runner_sends_as_soon_as_the_door_closes_and_stops_cleanly(
     core: Core, inbox: Inbox
 ) -> None:
-    runner = OutboxRunner(worker(core), threads=2).start()
+    runner = core.outbox = OutboxRunner(worker(core), threads=2).start()
     try:
         store(core, email="erika@example.org")
         received = inbox.wait_for_count(2, timeout=10)
