@@ -88,7 +88,6 @@ def demo_settings(
         },
         "hardware": {"backend": "simulator"},
         "kiosk": {"host": host, "port": port, "public_url": f"http://{host}:{port}"},
-        "notify": {"poll_interval_s": 0.5},
     }
     for section, values in (extra or {}).items():
         overrides.setdefault(section, {}).update(values)

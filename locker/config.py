@@ -225,8 +225,9 @@ class NotifySection(Section):
     """Longest wait between attempts."""
     max_age_hours: Annotated[float, Field(gt=0)] = 48.0
     """A message not sent within this time is given up."""
-    poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
-    """How often the worker looks for due messages when idle."""
+    poll_interval_s: Annotated[float, Field(gt=0)] = 30.0
+    """Longest an idle worker waits before it looks again. A safety net only: the core wakes it
+    when a message is queued, and it wakes itself when the next retry falls due."""
     lease_s: Annotated[float, Field(ge=60)] = 300.0
     """A row claimed longer ago than this (its worker died) is claimed again: at-least-once."""
     batch_size: Annotated[int, Field(ge=1, le=500)] = 20

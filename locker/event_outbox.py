@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -194,17 +194,6 @@ def prune(core: Core) -> int:
             conditions.append(col(OutboundEvent.id) <= passed)
         result = session.exec(delete(OutboundEvent).where(*conditions))
         return int(result.rowcount or 0)
-
-
-def events_of(core: Core, delivery_id: str) -> Sequence[Event]:
-    """Every event still kept for one delivery, in order (for screens and tests)."""
-    with reading(core.engine) as session:
-        rows = session.exec(
-            select(OutboundEvent)
-            .where(col(OutboundEvent.delivery_id) == delivery_id)
-            .order_by(col(OutboundEvent.id))
-        ).all()
-        return [_event(row) for row in rows]
 
 
 def _cursor(session: Session, sink: str) -> SinkCursor:

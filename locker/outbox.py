@@ -2,8 +2,9 @@
 
 The core decides *that* a citizen is told something and to which contacts; ``notify/``
 decides *how* (templates, channels, back-off) and drives the drain through the functions
-below, which are the only code that reads or changes :class:`~locker.models.Notification`
-rows. One row per contact channel.
+below, which are the only code besides housekeeping's erasure of personal data that changes
+:class:`~locker.models.Notification` rows (the kiosk reads them for display). One row per
+contact channel.
 
 * **Write** (:func:`enqueue`, in the caller's transaction): the pickup code is sealed into the
   row, and the core's :class:`~locker.ports.Outbox` is woken once the transaction commits.
@@ -13,15 +14,17 @@ rows. One row per contact channel.
   LOCKED``: two workers (threads or processes) never claim the same row. A stored or reminder
   message whose delivery no longer waits in the locker is marked ``obsolete`` (drop it).
 * **Finish** (one transaction each): :func:`record_sent` (code wiped), :func:`record_retry`,
-  :func:`record_dead` (code wiped, audit alert, ``notification.dead`` outbound event, an
-  ``alarm`` domain event) or :func:`record_dropped`. Each applies only while the row is still
-  the claim it is given (same attempt), so a worker whose lease ran out changes nothing.
+  or :func:`record_dead` (code wiped, audit alert, ``notification.dead`` outbound event, an
+  ``alarm`` domain event; without the alert when ``dropped`` as obsolete). Each applies only
+  while the row is still the claim it is given (same attempt), so a worker whose lease ran
+  out changes nothing.
 * **Reports** from the gateway after sending: :func:`apply_provider_report`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -204,73 +207,52 @@ def backlog(core: Core) -> int:
 def record_sent(core: Core, claim: Claim, *, provider_id: str) -> bool:
     """The gateway accepted the message: ``sent``, the code wiped. ``False``: claimed anew."""
     now = core.clock.now()
-    with transaction(core.engine) as session:
-        row = _still_claimed(session, claim)
-        if row is None:
-            return False
+
+    def sent(_session: Session, row: Notification) -> None:
         row.state = N.SENT
         row.sent_at = now
         row.provider_id = provider_id
         row.sealed = None
         row.last_error = None
-        session.add(row)
-    return True
+
+    return _finish(core, claim, sent)
 
 
 def record_retry(core: Core, claim: Claim, *, reason: str, next_attempt_at: datetime) -> bool:
     """A transient failure: ``failed`` until ``next_attempt_at``. ``False``: claimed anew."""
-    with transaction(core.engine) as session:
-        row = _still_claimed(session, claim)
-        if row is None:
-            return False
+
+    def failed(_session: Session, row: Notification) -> None:
         row.state = N.FAILED
         row.last_error = reason
         row.next_attempt_at = next_attempt_at
-        session.add(row)
-    return True
+
+    return _finish(core, claim, failed)
 
 
-def record_dead(core: Core, claim: Claim, *, reason: str, actor: str) -> bool:
-    """Given up: ``dead``, code wiped, an alert for the clerks. ``False``: claimed anew."""
-    alarm: DomainEvent | None = None
-    with transaction(core.engine) as session:
-        row = _still_claimed(session, claim)
-        if row is None:
-            return False
-        alarm = _die(
+def record_dead(
+    core: Core, claim: Claim, *, reason: str, actor: str, dropped: bool = False
+) -> bool:
+    """Given up: ``dead``, code wiped, an alert for the clerks. ``False``: claimed anew.
+
+    ``dropped``: not sent because it would only confuse (obsolete), so no alert.
+    """
+    now = core.clock.now()
+    kind = "notification_dropped" if dropped else "notification_dead"
+
+    def dead(session: Session, row: Notification) -> DomainEvent | None:
+        return _die(
             session,
             row,
-            core.clock.now(),
-            kind="notification_dead",
+            now,
+            kind=kind,
             actor=actor,
             last_error=reason,
-            alert=True,
+            alert=not dropped,
             attempts=row.attempts,
             reason=reason,
         )
-    if alarm is not None:
-        core.publish(alarm)
-    return True
 
-
-def record_dropped(core: Core, claim: Claim, *, reason: str, actor: str) -> bool:
-    """Not sent because it would only confuse (obsolete): ``dead`` without an alert."""
-    with transaction(core.engine) as session:
-        row = _still_claimed(session, claim)
-        if row is None:
-            return False
-        _die(
-            session,
-            row,
-            core.clock.now(),
-            kind="notification_dropped",
-            actor=actor,
-            last_error=reason,
-            alert=False,
-            attempts=row.attempts,
-            reason=reason,
-        )
-    return True
+    return _finish(core, claim, dead)
 
 
 def apply_provider_report(
@@ -315,13 +297,21 @@ def apply_provider_report(
     return True
 
 
-def _still_claimed(session: Session, claim: Claim) -> Notification | None:
-    row = session.get(Notification, claim.id)
-    if row is None or row.state != N.SENDING or row.attempts != claim.attempt:
-        log.warning("notification %s was claimed again meanwhile; leaving it", claim.id)
-        return None
-    row.claimed_at = None
-    return row
+def _finish(
+    core: Core, claim: Claim, apply: Callable[[Session, Notification], DomainEvent | None]
+) -> bool:
+    """Apply one outcome in its own transaction, if the row is still this claim."""
+    with transaction(core.engine) as session:
+        row = session.get(Notification, claim.id)
+        if row is None or row.state != N.SENDING or row.attempts != claim.attempt:
+            log.warning("notification %s was claimed again meanwhile; leaving it", claim.id)
+            return False
+        row.claimed_at = None
+        alarm = apply(session, row)
+        session.add(row)
+    if alarm is not None:
+        core.publish(alarm)
+    return True
 
 
 def _die(

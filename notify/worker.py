@@ -113,7 +113,7 @@ class OutboxWorker:
         report = report if report is not None else PassReport()
         if claim.obsolete:
             reason = "obsolete: delivery no longer waiting"
-            if outbox.record_dropped(self.core, claim, reason=reason, actor=ACTOR):
+            if outbox.record_dead(self.core, claim, reason=reason, actor=ACTOR, dropped=True):
                 report.dropped.append(claim.id)
             return report
         try:

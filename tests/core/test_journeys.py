@@ -42,16 +42,6 @@ from .support import build_core, code_sent, compartment, delivery, load, new_del
 DOB = date(1990, 5, 17)
 
 
-@pytest.fixture
-def world() -> ScriptedBank:
-    return ScriptedBank.bank_of(SMALL_BANK)
-
-
-@pytest.fixture
-def core(engine, clock, settings, world):
-    return build_core(engine, clock, settings, world)
-
-
 def messages(core, delivery_id):
     with reading(core.engine) as session:
         rows = session.exec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 from datetime import timedelta
@@ -18,7 +19,7 @@ from locker.ports import EventKind, HardwareEvent
 from locker.services import deliveries, doors, housekeeping
 from locker.services.pickup import pickup
 from locker.vocabulary import Channel, MessageKind, NotificationState
-from notify import OutboxRunner, OutboxWorker, build_senders, start_worker
+from notify import OutboxRunner, OutboxWorker, PassReport, build_senders, start_worker
 from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
@@ -310,3 +311,56 @@ def test_a_code_message_without_a_genuine_code_is_never_sent(
     assert len(inbox) == 0
     [row] = rows(core)
     assert row.last_error is not None and row.last_error.startswith("cannot compose")
+
+
+class ObservedWorker(OutboxWorker):
+    """The real worker, reporting each pass, so a test knows when the runner went idle."""
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core, build_senders(core.settings), rng=random.Random(3))
+        self.passes: queue.Queue[PassReport] = queue.Queue()
+
+    def run_once(self, limit: int | None = None) -> PassReport:
+        report = super().run_once(limit)
+        self.passes.put(report)
+        return report
+
+    def idle(self) -> PassReport:
+        """Wait for the next pass that found nothing to do."""
+        while (report := self.passes.get(timeout=10)).claimed:
+            pass
+        return report
+
+
+def test_a_wake_sends_a_queued_message_at_once_with_no_poll_to_rely_on(
+    make_core: MakeCore, inbox: Inbox
+) -> None:
+    core = make_core(notify={"poll_interval_s": 3600})
+    observed = ObservedWorker(core)
+    with OutboxRunner(observed) as runner:
+        core.outbox = runner
+        observed.idle()  # the first pass is over: the runner waits for an hour or a wake
+        store(core, email="erika@example.org")  # commits, then wakes the runner
+        received = inbox.wait_for_count(2, timeout=10)
+    assert {m["channel"] for m in received} == {"sms", "email"}
+
+
+def test_an_idle_runner_wakes_itself_when_a_retry_falls_due(
+    make_core: MakeCore, twilio: TwilioStandin, inbox: Inbox
+) -> None:
+    core = make_core(
+        email={"enabled": False}, notify={"poll_interval_s": 3600, "backoff_base_s": 0.2}
+    )
+    twilio.fail("server_error", times=1)
+    observed = ObservedWorker(core)
+    with OutboxRunner(observed) as runner:
+        core.outbox = runner
+        observed.idle()
+        store(core)
+        assert observed.passes.get(timeout=10).retrying
+        observed.idle()  # and asleep until the retry is due
+        clock(core).advance(1)  # the retry falls due; nobody wakes the runner
+        [sms] = inbox.wait_for_count(1, timeout=10)
+    assert sms["code"]
+    [row] = rows(core)
+    assert (row.state, row.attempts) == (N.SENT, 2)
