@@ -21,23 +21,30 @@ then advances (:func:`advance`, never backwards). A crash between the two reads 
 events again: at-least-once, with the same ``event_id`` for the receiver to drop duplicates.
 :func:`prune` deletes events every sink has passed once they are older than
 ``outbox.event_retention_days``.
+
+**Waking.** A sink need not poll for news: :func:`wake_on_events` registers a callback that runs
+once after every commit that wrote events (on the committing thread: it must only set a flag).
+The registry is per engine, because the state functions that write events get only a session.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from locker.audit import PERSONAL_KEYS
 from locker.core import Core
-from locker.db import reading, transaction
+from locker.db import after_commit, reading, transaction
 from locker.errors import NotFound
 from locker.models import Delivery, OutboundEvent, SinkCursor
 
@@ -104,7 +111,45 @@ def record(
         event_id=new_event_id(), type=type, delivery_id=delivery_id, occurred_at=at, data=dict(data)
     )
     session.add(row)
+    bind = session.get_bind()
+    wakers = _WAKERS.get(bind) if isinstance(bind, Engine) else None
+    if wakers is not None:
+        after_commit(session, wakers)
     return row
+
+
+class _Wakers:
+    """The callbacks of one engine's sinks, called together after a commit that wrote events."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def add(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._lock:
+            self._callbacks.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._callbacks:
+                    self._callbacks.remove(callback)
+
+        return remove
+
+    def __call__(self) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
+            callback()
+
+
+_WAKERS: weakref.WeakKeyDictionary[Engine, _Wakers] = weakref.WeakKeyDictionary()
+
+
+def wake_on_events(core: Core, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` after every commit that wrote events; returns the unsubscribe."""
+    wakers = _WAKERS.setdefault(core.engine, _Wakers())
+    return wakers.add(callback)
 
 
 def record_delivery(

@@ -219,6 +219,27 @@ def numbers(events: list[event_outbox.Event]) -> list[int]:
     return [e.data["n"] for e in events]
 
 
+def test_a_sink_is_woken_once_per_commit_that_wrote_events_and_never_on_a_rollback(core):
+    woken: list[int] = []
+    stop = event_outbox.wake_on_events(core, lambda: woken.append(len(all_events(core))))
+    alarms(core, 3)
+    assert woken == [3]  # once, after the commit: the events are readable by then
+
+    def rolled_back() -> None:
+        with transaction(core.engine) as session:
+            event_outbox.record(session, "alarm.raised", at=core.clock.now(), data={})
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    with transaction(core.engine) as session:
+        session.exec(select(OutboundEvent)).all()  # a commit without events
+    assert woken == [3]
+    stop()
+    alarms(core, 1)
+    assert woken == [3]
+
+
 def test_two_sinks_read_at_their_own_pace_in_order(core):
     event_outbox.register_sink(core, "webhooks")
     event_outbox.register_sink(core, "fleet")
