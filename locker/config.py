@@ -243,6 +243,68 @@ class OutboxSection(Section):
     """Events every sink has passed on are kept this long (for a look back), then deleted."""
 
 
+class WebhooksSection(Section):
+    """Signed webhooks to the city's registry software (Standard Webhooks 1.0)."""
+
+    allow_http: bool = False
+    """Accept ``http://`` endpoint URLs besides ``https://`` (only for a receiver on the same
+    trusted network: webhooks carry references and states in clear over plain HTTP)."""
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 15.0
+    """How long one request may take before it counts as failed (the spec says 15 to 30 s)."""
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.25
+    """How often the dispatcher looks for new events and due retries (the lag's upper bound)."""
+    lease_s: Annotated[float, Field(ge=30)] = 120.0
+    """A message claimed longer ago than this (its sender died) is sent again, same id."""
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    """Most events fanned out, and messages sent, per pass."""
+    rotation_grace_hours: Annotated[float, Field(ge=0, le=720)] = 24.0
+    """After a secret rotation the previous secret signs too for this long."""
+
+
+class ApiSection(Section):
+    """The back office's REST API beyond single requests: idempotency and bulk import."""
+
+    idempotency_retention_hours: Annotated[float, Field(gt=0, le=720)] = 24.0
+    """A request sent with an ``Idempotency-Key`` is remembered (and answered again) this long."""
+    import_max_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 8 * 1024 * 1024
+    """Largest body ``POST /api/v1/deliveries/import`` accepts."""
+    import_max_rows: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    """Most rows one import may hold."""
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+OpeningSpan = Annotated[
+    str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$")
+]
+
+
+class OfficeSection(Section):
+    """The office that runs the locker (its hours decide what "after hours" means)."""
+
+    opening_hours: dict[Weekday, list[OpeningSpan]] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
+            "mon": ["08:00-12:00"],
+            "tue": ["08:00-12:00"],
+            "wed": ["08:00-12:00"],
+            "thu": ["08:00-12:00", "14:00-18:00"],
+            "fri": ["08:00-12:00"],
+        }
+    )
+    """Local opening hours per weekday (``mon`` … ``sun``), each a list of ``HH:MM-HH:MM``
+    spans; a day not named is closed. Statistics count pickups outside these hours."""
+
+    @field_validator("opening_hours")
+    @classmethod
+    def _spans_run_forward(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, spans in value.items():
+            for span in spans:
+                start, end = span.split("-")
+                if end <= start:
+                    raise ValueError(f"{day}: {span} ends before it starts")
+        return value
+
+
 class KioskSection(Section):
     """The web server and the touchscreen."""
 
@@ -277,6 +339,9 @@ class Settings(BaseSettings):
     email: EmailSection
     notify: NotifySection
     outbox: OutboxSection
+    webhooks: WebhooksSection
+    api: ApiSection
+    office: OfficeSection
     kiosk: KioskSection
 
     @property

@@ -27,6 +27,7 @@ from locker.vocabulary import (
     MessageKind,
     NotificationState,
     Size,
+    WebhookState,
 )
 
 
@@ -212,3 +213,73 @@ class Throttle(SQLModel, table=True):
     window_start: datetime | None = _utc()
     locked_until: datetime | None = _utc()
     updated_at: datetime | None = _utc()
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A receiver of signed webhooks (Standard Webhooks 1.0), managed by an admin.
+
+    The signing secrets are sealed (:mod:`locker.sealing`, bound to the endpoint id); during a
+    rotation's grace period the previous secret signs too. ``after_event`` is the newest
+    outbound event when the endpoint was made: it receives only what happens afterwards.
+    """
+
+    __tablename__ = "webhook_endpoint"
+    id: str = Field(primary_key=True, max_length=32)
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    sealed_secret: str
+    sealed_previous: str | None = None
+    previous_until: datetime | None = _utc()
+    after_event: int = 0
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime | None = _utc(nullable=False)
+    updated_at: datetime | None = _utc()
+
+
+class WebhookMessage(SQLModel, table=True):
+    """One event for one endpoint: the webhook outbox, fanned out from the event outbox.
+
+    ``body`` is the exact JSON text sent (frozen when fanned out, so every retry signs and
+    sends the same bytes under the same ``webhook_id``).
+    """
+
+    __tablename__ = "webhook_message"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "webhook_id"),
+        Index("ix_webhook_message_due", "state", "next_attempt_at"),
+        Index("ix_webhook_message_order", "endpoint_id", "delivery_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(foreign_key="webhook_endpoint.id", max_length=32)
+    webhook_id: str = Field(max_length=40)
+    event_type: str = Field(max_length=64)
+    delivery_id: str | None = Field(default=None, max_length=32)
+    body: str
+    state: WebhookState = _enum(WebhookState, WebhookState.PENDING)
+    attempts: int = 0
+    created_at: datetime | None = _utc(nullable=False)
+    next_attempt_at: datetime | None = _utc(nullable=False)
+    claimed_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A POST seen with an ``Idempotency-Key``: its fingerprint and, once done, its response.
+
+    Keyed by (caller, key); a replay with the same fingerprint gets the stored response, one
+    with another fingerprint is refused. Kept ``api.idempotency_retention_hours``.
+    """
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    caller: str = Field(max_length=128)
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int | None = None
+    response_body: bytes | None = None
+    response_type: str | None = Field(default=None, max_length=128)
+    created_at: datetime | None = _utc(nullable=False, index=True)

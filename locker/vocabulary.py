@@ -90,3 +90,13 @@ class NotificationState(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     DEAD = "dead"
+
+
+class WebhookState(StrEnum):
+    """A webhook message to one endpoint (:class:`locker.models.WebhookMessage`)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"

@@ -7,7 +7,7 @@ simulator: the bank comes from the layout file named in ``hardware.layout``, or 
 Building and starting are two steps, so that every client runs the same program::
 
     controller = Controller(settings).build()   # database, bank, core, reconciliation
-    controller.start()                          # event pump, outbox worker, housekeeping
+    controller.start()                          # event pump, outbox worker, webhooks, housekeeping
     ...
     controller.close()
 
@@ -40,6 +40,7 @@ from locker.services.reconcile import reconcile
 from locker.vocabulary import Channel
 from runtime.housekeeper import Housekeeper
 from runtime.pump import EventPump
+from webhooks import WebhookDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Controller:
         self.pump: EventPump | None = None
         self.outbox: notify.OutboxRunner | None = None
         self.housekeeper: Housekeeper | None = None
+        self.webhooks: WebhookDispatcher | None = None
         self._owned_bank: LockBank | None = None
         self._started = False
 
@@ -96,6 +98,7 @@ class Controller:
             self.pump = EventPump(core)
             self.outbox = core.outbox = notify.outbox_runner(core, self._senders)
             self.housekeeper = Housekeeper(core, self._interval)
+            self.webhooks = WebhookDispatcher(core)
             self.core = core
         except BaseException:
             self.close()
@@ -106,10 +109,11 @@ class Controller:
         """Build if needed, then start the event pump, the outbox worker and housekeeping."""
         self.build()
         if not self._started:
-            assert self.pump and self.outbox and self.housekeeper
+            assert self.pump and self.outbox and self.housekeeper and self.webhooks
             self._started = True
             self.pump.start()
             self.outbox.start()
+            self.webhooks.start()
             self.housekeeper.start()
         return self
 
@@ -131,10 +135,10 @@ class Controller:
 
     def close(self) -> None:
         """Stop in reverse order; idempotent."""
-        for part in (self.housekeeper, self.outbox, self.pump):
+        for part in (self.housekeeper, self.webhooks, self.outbox, self.pump):
             if part is not None:
                 part.close()
-        self.housekeeper = self.outbox = self.pump = None
+        self.housekeeper = self.webhooks = self.outbox = self.pump = None
         if self._owned_bank is not None:
             self._owned_bank.close()
             self._owned_bank = None
