@@ -10,8 +10,8 @@ from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from kiosk import errors, pages
-from kiosk.api import admin, compartments, deliveries, pickup, session
+from kiosk import errors, idempotency, pages
+from kiosk.api import admin, compartments, deliveries, imports, pickup, session, webhooks
 from kiosk.sessions import SessionSigner
 from locker.codes import derive_key
 from locker.config import Settings
@@ -68,15 +68,18 @@ def create_app(
     )
     errors.install(app)
     for router in (
+        imports.router,
         deliveries.router,
         pickup.router,
         compartments.router,
         admin.router,
         session.router,
+        webhooks.router,
         *extra_routers,
     ):
         app.include_router(router)
     pages.install(app)
+    idempotency.install(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

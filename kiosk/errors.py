@@ -17,8 +17,18 @@ class NotAnImage(errors.DomainError):
     code = "not_an_image"
 
 
+class BodyTooLarge(errors.DomainError):
+    code = "body_too_large"
+
+
+class UnsupportedType(errors.DomainError):
+    code = "unsupported_media_type"
+
+
 STATUS: dict[type[errors.DomainError], int] = {
     NotAnImage: 400,
+    BodyTooLarge: 413,
+    UnsupportedType: 415,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.IllegalTransition: 409,

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from locker.models import Compartment, Delivery, Notification
+from locker.services.deliveries import Announcement
 from locker.vocabulary import DocumentType, Size
 
 
@@ -27,6 +28,21 @@ class DeliveryCreate(BaseModel):
     document_type: DocumentType
     size: Size = Size.S
     recipient: Recipient
+
+    def announcement(self) -> Announcement:
+        """The core's announcement (checked and normalised there)."""
+        recipient = self.recipient
+        return Announcement(
+            reference=self.reference,
+            document_type=self.document_type,
+            name=recipient.name,
+            phone=recipient.phone,
+            email=recipient.email,
+            locale=recipient.locale,
+            size=self.size,
+            date_of_birth=recipient.date_of_birth,
+            accessible=recipient.needs_accessible,
+        )
 
 
 class NotificationOut(BaseModel):
@@ -159,3 +175,58 @@ class ErrorOut(BaseModel):
     error: str
     detail: str
     field: str | None = None
+
+
+class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=1, max_length=2000, description="https:// URL of the receiver")
+    events: list[str] = Field(min_length=1, max_length=20, description="event types to receive")
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    previous_secret_until: datetime | None = Field(
+        description="while set, the previous secret signs too (after a rotation)"
+    )
+    pending: int = Field(description="messages waiting to be sent or retried")
+    dead: int = Field(description="messages given up after the last retry")
+
+
+class WebhookWithSecret(WebhookOut):
+    secret: str = Field(description="whsec_…: shown only in this answer")
+
+
+class WebhookMessageOut(BaseModel):
+    id: int
+    endpoint_id: str
+    webhook_id: str
+    event_type: str
+    delivery_id: str | None
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+
+
+class ImportRowOut(BaseModel):
+    row: int = Field(description="1-based record number (a CSV header line is not counted)")
+    result: str = Field(description="created, duplicate or invalid")
+    reference: str | None
+    delivery_id: str | None = None
+    field: str | None = None
+    reason: str | None = None
+
+
+class ImportOut(BaseModel):
+    dry_run: bool
+    created: int
+    duplicate: int
+    invalid: int
+    rows: list[ImportRowOut]

@@ -87,3 +87,18 @@ class PermissionDenied(DomainError):
 
 class AuthenticationFailed(DomainError):
     code = "unauthenticated"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The same ``Idempotency-Key`` came back with a different request."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("Idempotency-Key", detail)
+
+
+class RequestInProgress(Conflict):
+    """The first request with this ``Idempotency-Key`` has not been answered yet."""
+
+    code = "request_in_progress"

@@ -44,22 +44,7 @@ def _out(core: CoreDep, delivery_id: str) -> DeliveryOut:
 )
 def announce(body: DeliveryCreate, core: CoreDep, who: OfficeOrClerk) -> DeliveryOut:
     """Announce a document that will be loaded; 409 if the reference exists."""
-    recipient = body.recipient
-    delivery = deliveries.announce(
-        core,
-        deliveries.Announcement(
-            reference=body.reference,
-            document_type=body.document_type,
-            name=recipient.name,
-            phone=recipient.phone,
-            email=recipient.email,
-            locale=recipient.locale,
-            size=body.size,
-            date_of_birth=recipient.date_of_birth,
-            accessible=recipient.needs_accessible,
-        ),
-        actor=who.name,
-    )
+    delivery = deliveries.announce(core, body.announcement(), actor=who.name)
     return _out(core, delivery.id)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from sqlmodel import Session
 
 from locker import audit, event_outbox
 from locker.core import Core, DomainEvent
@@ -39,6 +41,22 @@ class Announcement:
 
 def announce(core: Core, new: Announcement, *, actor: str) -> Delivery:
     """Record a document that will be loaded; contact details are checked and normalised."""
+    now = core.clock.now()
+    delivery = prepare(core, new, now)
+    with transaction(core.engine) as session:
+        if delivery_by_reference(session, delivery.reference) is not None:
+            raise Conflict(f"A delivery with reference {delivery.reference!r} exists already.")
+        write_announced(session, delivery, actor=actor, at=now)
+    core.publish(DomainEvent("delivery_announced", delivery.id))
+    return delivery
+
+
+def prepare(core: Core, new: Announcement, now: datetime) -> Delivery:
+    """The delivery ``new`` describes, checked and normalised, not yet stored.
+
+    The one validation of an announcement: :func:`announce` and the bulk import both use it.
+    Raises :class:`InvalidInput` naming the field at fault.
+    """
     reference = new.reference.strip()
     if not reference or len(reference) > 64:
         raise InvalidInput("reference", "reference must be 1 to 64 characters")
@@ -49,8 +67,7 @@ def announce(core: Core, new: Announcement, *, actor: str) -> Delivery:
             "recipient.date_of_birth",
             f"a {new.document_type.value} is handed out only against the date of birth; give it",
         )
-    now = core.clock.now()
-    delivery = Delivery(
+    return Delivery(
         id=secrets.token_hex(8),
         reference=reference,
         document_type=new.document_type,
@@ -67,23 +84,22 @@ def announce(core: Core, new: Announcement, *, actor: str) -> Delivery:
         ),
         created_at=now,
     )
-    with transaction(core.engine) as session:
-        if delivery_by_reference(session, reference) is not None:
-            raise Conflict(f"A delivery with reference {reference!r} exists already.")
-        session.add(delivery)
-        session.flush()
-        audit.record(
-            session,
-            at=now,
-            kind="delivery_announced",
-            actor=actor,
-            delivery_id=delivery.id,
-            document_type=str(new.document_type),
-            size=str(new.size),
-        )
-        event_outbox.record_delivery(session, delivery, at=now)
-    core.publish(DomainEvent("delivery_announced", delivery.id))
-    return delivery
+
+
+def write_announced(session: Session, delivery: Delivery, *, actor: str, at: datetime) -> None:
+    """Add a prepared delivery, its audit event and its outbound event to the transaction."""
+    session.add(delivery)
+    session.flush()
+    audit.record(
+        session,
+        at=at,
+        kind="delivery_announced",
+        actor=actor,
+        delivery_id=delivery.id,
+        document_type=str(delivery.document_type),
+        size=str(delivery.size),
+    )
+    event_outbox.record_delivery(session, delivery, at=at)
 
 
 def cancel(core: Core, delivery_id: str, *, actor: str) -> Delivery:

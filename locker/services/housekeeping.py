@@ -1,5 +1,5 @@
 """Jobs the controller runs every minute: expiry, reminders, door alarms, erasing personal data,
-pruning outbound events every sink has passed.
+pruning outbound events every sink has passed, sent webhooks and old idempotency keys.
 
 Each is idempotent and uses only the clock, so a test (or the simulator's virtual clock)
 advances time and calls :func:`run_due` to see a week pass.
@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from locker import audit, event_outbox, outbox
+from locker import audit, event_outbox, idempotency, outbox, webhooks
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery, Notification
@@ -33,6 +33,8 @@ class HousekeepingReport:
     door_alarms: list[str] = field(default_factory=list)
     erased: list[str] = field(default_factory=list)
     pruned_events: int = 0
+    pruned_webhooks: int = 0
+    pruned_idempotency_keys: int = 0
 
 
 def run_due(core: Core) -> HousekeepingReport:
@@ -42,6 +44,8 @@ def run_due(core: Core) -> HousekeepingReport:
         door_alarms=alarm_open_doors(core),
         erased=erase_due(core),
         pruned_events=event_outbox.prune(core),
+        pruned_webhooks=webhooks.prune_sent(core),
+        pruned_idempotency_keys=idempotency.prune(core),
     )
     return report
 
