@@ -11,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kiosk import errors, idempotency, pages
-from kiosk.api import admin, compartments, deliveries, imports, pickup, session, webhooks
+from kiosk.api import (
+    admin,
+    compartments,
+    deliveries,
+    imports,
+    pickup,
+    session,
+    statistics,
+    webhooks,
+)
 from kiosk.sessions import SessionSigner
 from locker.codes import derive_key
 from locker.config import Settings
@@ -75,6 +84,7 @@ def create_app(
         admin.router,
         session.router,
         webhooks.router,
+        statistics.router,
         *extra_routers,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -106,6 +107,25 @@ def cmd_config_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats_export(args: argparse.Namespace) -> int:
+    """``csv``: the open-data file (complete months, small counts suppressed); ``json``: the
+    statistics report of ``GET /api/v1/statistics`` for the period asked."""
+    from datetime import date, timedelta  # noqa: PLC0415 - rarely used
+
+    from locker import open_data, statistics  # noqa: PLC0415
+
+    core = _core(args)
+    if args.format == "csv":
+        sys.stdout.write(open_data.pickups_csv(core))
+        return 0
+    today = statistics.Calendar(core).local(core.clock.now()).date()
+    last = date.fromisoformat(args.to) if args.to else today
+    first = date.fromisoformat(args.from_) if args.from_ else last - timedelta(days=29)
+    report = statistics.report(core, first, last, args.granularity)
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+    return 0
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="locker", description="Controller for municipal document pickup lockers."
@@ -162,6 +182,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     config.add_parser("reference", help="print docs/configuration.md (every setting)").set_defaults(
         func=cmd_config_reference
     )
+    stats = commands.add_parser("stats", help="pickup statistics").add_subparsers(
+        dest="stats", required=True
+    )
+    export = stats.add_parser(
+        "export", help="print the open-data CSV, or the statistics report as JSON"
+    )
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", help="json: first day")
+    export.add_argument("--to", metavar="YYYY-MM-DD", help="json: last day (included)")
+    export.add_argument("--granularity", choices=["day", "week", "month"], default="month")
+    export.set_defaults(func=cmd_stats_export)
     for register in _command_groups(argv):
         register(commands)
     return parser
