@@ -10,12 +10,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from kiosk.pages import citizen, clerk, staff_api, stream
+from kiosk.pages import citizen, city, clerk, staff_api, stream
 
 STATIC = Path(__file__).parent.parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    for router in (citizen.router, clerk.router, stream.router, staff_api.router):
+    for router in (citizen.router, clerk.router, city.router, stream.router, staff_api.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -36,7 +36,9 @@ NAV: Sequence[tuple[str, str, frozenset[Role]]] = (
     ("/clerk/load", "nav_load", frozenset({Role.CLERK})),
     ("/clerk/retrieval", "nav_retrieval", frozenset({Role.CLERK})),
     ("/clerk/compartments", "nav_compartments", frozenset(Role)),
+    ("/clerk/statistics", "nav_statistics", frozenset({Role.CLERK, Role.ADMIN})),
     ("/clerk/admin", "nav_admin", frozenset({Role.ADMIN})),
+    ("/clerk/webhooks", "nav_webhooks", frozenset({Role.ADMIN})),
     ("/clerk/audit", "nav_audit", frozenset({Role.ADMIN})),
 )
 

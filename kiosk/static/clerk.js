@@ -287,4 +287,48 @@
       }
     });
   }
+
+  /* Webhooks (admin): create (the secret shown once), new secret, delete, send again. */
+  const webhookForm = $("webhook-form");
+  if (webhookForm) {
+    const secret = $("webhook-secret");
+    const showSecret = (text, value) => {
+      say($("webhook-message"), text);
+      secret.textContent = value;
+      secret.hidden = false;
+    };
+    webhookForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = { url: $("webhook-url").value.trim(), events: [] };
+      for (const box of webhookForm.querySelectorAll("input[name=events]:checked")) {
+        data.events.push(box.value);
+      }
+      const answer = await change("POST", "/api/v1/webhooks", data);
+      if (answer.ok) showSecret(t("webhook_created"), answer.data.secret);
+      else { secret.hidden = true; say($("webhook-message"), failure(answer), true); }
+    });
+    for (const button of document.querySelectorAll("[data-rotate]")) {
+      button.addEventListener("click", async () => {
+        const answer = await change("POST", `/api/v1/webhooks/${button.dataset.rotate}/rotate`);
+        if (answer.ok) showSecret(t("webhook_rotated", { url: button.dataset.url }), answer.data.secret);
+        else say($("webhook-message"), failure(answer), true);
+      });
+    }
+    for (const button of document.querySelectorAll("[data-delete-webhook]")) {
+      button.addEventListener("click", async () => {
+        if (!window.confirm(t("webhook_confirm_delete", { url: button.dataset.url }))) return;
+        const answer = await change("DELETE", `/api/v1/webhooks/${button.dataset.deleteWebhook}`);
+        if (answer.ok) window.location.reload();
+        else say($("webhook-message"), failure(answer), true);
+      });
+    }
+    for (const button of document.querySelectorAll("[data-redeliver]")) {
+      button.addEventListener("click", async () => {
+        const id = button.dataset.redeliver;
+        const answer = await change("POST", `/api/v1/webhooks/messages/${id}/redeliver`);
+        if (answer.ok) { say($("redeliver-message"), t("webhook_redelivered", { id })); button.disabled = true; }
+        else say($("redeliver-message"), failure(answer), true);
+      });
+    }
+  }
 })();

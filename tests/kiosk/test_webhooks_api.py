@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def test_webhook_endpoints_lifecycle(stack):
     admin = stack.as_role("admin")
-    body = {"url": "https://fachverfahren.example/hooks", "events": ["delivery.stored"]}
+    body = {"url": "https://127.0.0.1:9/hooks", "events": ["delivery.stored"]}
     assert (
         stack.client.post("/api/v1/webhooks", json=body, headers=stack.as_role("clerk")).status_code
         == 403
