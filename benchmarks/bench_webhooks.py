@@ -186,15 +186,12 @@ def main() -> None:
         print(json.dumps(figures))
         return
     lag, rate, imported = figures["lag"], figures["rate"], figures["import"]
-    print(
-        f"webhook lag   p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms ({lag['samples']} samples; target p99 ≤ 1000 ms)"
-    )
-    print(
-        f"webhook rate  {rate['per_minute']} events/min ({rate['events']} events in {rate['seconds']} s; target ≥ 1000/min)"
-    )
-    print(
-        f"CSV import    {imported['rows']} rows in {imported['seconds']} s ({imported['created']} created; target ≤ 30 s)"
-    )
+    print(f"webhook lag   p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms", end=" ")
+    print(f"({lag['samples']} samples; target p99 <= 1000 ms)")
+    print(f"webhook rate  {rate['per_minute']} events/min", end=" ")
+    print(f"({rate['events']} events in {rate['seconds']} s; target >= 1000/min)")
+    print(f"CSV import    {imported['rows']} rows in {imported['seconds']} s", end=" ")
+    print(f"({imported['created']} created; target <= 30 s)")
     print(f"loadavg       {' '.join(figures['loadavg'])}")
 
 
