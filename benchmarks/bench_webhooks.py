@@ -25,12 +25,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import col, select
+
 from kiosk.api.imports import announcement_of, csv_records
-from locker import event_outbox, migrate, webhooks
+from locker import migrate, webhooks
 from locker.clock import SystemClock
 from locker.config import load_settings
 from locker.core import Core
-from locker.db import make_engine
+from locker.db import make_engine, reading
+from locker.models import OutboundEvent
 from locker.services import deliveries
 from locker.services.imports import import_announcements
 from locker.vocabulary import DocumentType
@@ -101,18 +104,21 @@ def bench_lag(scratch: Path, samples: int) -> dict[str, Any]:
     webhooks.create_endpoint(core, receiver.url, ["delivery.announced"], actor="bench")
     dispatcher = WebhookDispatcher(core).start()
     lags = []
+    apart = threading.Event()
     try:
         for n in range(samples):
             started = time.perf_counter()
             delivery = deliveries.announce(core, _announcement(n), actor="bench")
             receiver.wait(n + 1, timeout=30)
-            event_id = next(
-                e.event_id
-                for e in event_outbox.events_of(core, delivery.id)
-                if e.type == "delivery.announced"
-            )
+            with reading(core.engine) as session:
+                event_id = session.exec(
+                    select(OutboundEvent.event_id).where(
+                        col(OutboundEvent.delivery_id) == delivery.id,
+                        col(OutboundEvent.type) == "delivery.announced",
+                    )
+                ).one()
             lags.append(receiver.arrived[event_id] - started)
-            time.sleep(0.01)  # state changes apart, not a burst
+            apart.wait(0.01)  # state changes apart, not a burst
     finally:
         dispatcher.close()
         receiver.close()

@@ -251,8 +251,9 @@ class WebhooksSection(Section):
     trusted network: webhooks carry references and states in clear over plain HTTP)."""
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 15.0
     """How long one request may take before it counts as failed (the spec says 15 to 30 s)."""
-    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.25
-    """How often the dispatcher looks for new events and due retries (the lag's upper bound)."""
+    poll_interval_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """Longest sleep of an idle dispatcher: new events wake it at once and it wakes itself when
+    a retry falls due, so this is only a safety net."""
     lease_s: Annotated[float, Field(ge=30)] = 120.0
     """A message claimed longer ago than this (its sender died) is sent again, same id."""
     batch_size: Annotated[int, Field(ge=1, le=1000)] = 100

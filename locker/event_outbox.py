@@ -241,6 +241,17 @@ def prune(core: Core) -> int:
         return int(result.rowcount or 0)
 
 
+def events_of(core: Core, delivery_id: str) -> list[Event]:
+    """Every event still kept for one delivery, in order (for screens and tests)."""
+    with reading(core.engine) as session:
+        rows = session.exec(
+            select(OutboundEvent)
+            .where(col(OutboundEvent.delivery_id) == delivery_id)
+            .order_by(col(OutboundEvent.id))
+        ).all()
+        return [_event(row) for row in rows]
+
+
 def _cursor(session: Session, sink: str) -> SinkCursor:
     cursor = session.get(SinkCursor, sink)
     if cursor is None:

@@ -364,6 +364,24 @@ def claim_due(core: Core, *, limit: int = 100) -> list[Claim]:
     return claims
 
 
+def next_due(core: Core) -> datetime | None:
+    """When the next waiting message falls due: a retry, or a claim whose lease runs out."""
+    lease = timedelta(seconds=core.settings.webhooks.lease_s)
+    with reading(core.engine) as session:
+        retry = session.exec(
+            select(func.min(WebhookMessage.next_attempt_at)).where(
+                col(WebhookMessage.state).in_((W.PENDING, W.FAILED))
+            )
+        ).one()
+        claimed = session.exec(
+            select(func.min(WebhookMessage.claimed_at)).where(
+                col(WebhookMessage.state) == W.SENDING
+            )
+        ).one()
+    moments = [m for m in (retry, claimed + lease if claimed else None) if m is not None]
+    return min(moments) if moments else None
+
+
 def record_sent(core: Core, claim: Claim, status: int) -> Outcome:
     with transaction(core.engine) as session:
         message = _claimed(session, claim)

@@ -27,7 +27,7 @@ from typing import Self
 
 import requests
 
-from locker import webhooks
+from locker import event_outbox, webhooks
 from locker.core import Core
 from locker.webhooks import Claim, Outcome
 from webhooks.signing import headers
@@ -77,6 +77,7 @@ class WebhookDispatcher:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._unwake: Callable[[], None] | None = None
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class WebhookDispatcher:
 
     def start(self) -> Self:
         if self._thread is None:
+            self._unwake = event_outbox.wake_on_events(self.core, self.wake)
             self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
             self._thread.start()
         return self
@@ -141,19 +143,35 @@ class WebhookDispatcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()  # before the pass: a wake-up during it is not lost
             try:
                 busy = self.run_once().busy
             except Exception:
                 log.exception("webhook pass failed; trying again")
                 busy = False
             if not busy:
-                self._wake.wait(self.settings.poll_interval_s)
-                self._wake.clear()
+                self._wake.wait(self._idle_s())
+
+    def _idle_s(self) -> float:
+        """Until the next retry falls due, at most the poll interval (a safety net: new events
+        wake the dispatcher at once)."""
+        try:
+            due = webhooks.next_due(self.core)
+        except Exception:
+            log.exception("could not read the next due webhook")
+            return self.settings.poll_interval_s
+        if due is None:
+            return self.settings.poll_interval_s
+        left = (due - self.core.clock.now()).total_seconds()
+        return min(self.settings.poll_interval_s, max(0.0, left))
 
     def close(self) -> None:
         """Stop the thread (a request in flight finishes first); idempotent."""
         self._stop.set()
         self._wake.set()
+        if self._unwake is not None:
+            self._unwake()
+            self._unwake = None
         if self._thread is not None:
             self._thread.join(timeout=self.settings.timeout_s + 5)
             self._thread = None
