@@ -75,7 +75,8 @@ def _name(model: type[BaseModel]) -> str:
 
 
 def document() -> dict[str, Any]:
-    models = sorted({DeliveryFacts, *(m for ms in PAYLOADS.values() for m in ms)}, key=_name)
+    found: set[type[BaseModel]] = {DeliveryFacts, *(m for ms in PAYLOADS.values() for m in ms)}
+    models = sorted(found, key=_name)
     _, schema = models_json_schema(
         [(m, "serialization") for m in models], ref_template=REF, title=TITLE
     )

@@ -201,6 +201,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 LAZY_GROUPS = {
     "sim": ("simulator.cli", "the simulated world: virtual boards, a whole world, scenarios"),
     "bench": ("benchmarks.cli", "run the benchmarks on the simulator and print the figures"),
+    "fleet": ("fleet.cli", "the city's fleet: the centre (MQTT, PostgreSQL) and simulated boxes"),
 }
 """Command groups of the development tools: their modules are imported only when invoked, so
 the production commands never load the simulator or the benchmarks."""

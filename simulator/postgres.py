@@ -148,12 +148,8 @@ class LocalPostgres:
         if process is None or process.poll() is not None:
             return
         # SIGINT is PostgreSQL's "fast shutdown": roll back open transactions, exit cleanly.
-        if self._as_postgres:
-            subprocess.run(  # noqa: S603
-                ["kill", "-INT", str(self._server_pid() or process.pid)], check=False
-            )
-        else:
-            process.send_signal(signal.SIGINT)
+        # Under runuser the server is runuser's child: signal the server itself.
+        os.kill(self._server_pid() or process.pid, signal.SIGINT)
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:
