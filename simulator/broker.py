@@ -11,8 +11,9 @@ persistence file) and started again on the same port with the same state, or kil
         broker.url                      # mqtt://127.0.0.1:PORT
         broker.stop(); broker.start()   # an outage
 
-When run as root (CI) Mosquitto drops to the ``mosquitto`` user, so the directory is handed to
-that user first.
+When run as root (CI) Mosquitto drops to the ``mosquitto`` user, which cannot reach pytest's
+private temporary directories: the broker's files then live in a directory of their own under
+the system's temporary directory, handed to that user and removed by :meth:`LocalBroker.remove`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,6 +59,17 @@ def executable(name: str) -> str:
     if found is None:
         raise BrokerError(f"{name} is not installed (./dev setup installs Debian's mosquitto)")
     return found
+
+
+def service_dir(preferred: Path, user: str) -> Path:
+    """``preferred``, or, when running as root, a fresh directory ``user`` can reach and own."""
+    if os.geteuid() != 0:
+        preferred.mkdir(parents=True, exist_ok=True)
+        return preferred
+    directory = Path(tempfile.mkdtemp(prefix=f"locker-{user}-"))
+    account = pwd.getpwnam(user)
+    os.chown(directory, account.pw_uid, account.pw_gid)
+    return directory
 
 
 def render_config(
@@ -110,8 +123,7 @@ class LocalBroker:
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,
     ) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = service_dir(Path(directory), "mosquitto")
         self.port = port or free_port()
         self.tls = tls
         self.users = dict(users)
@@ -187,8 +199,13 @@ class LocalBroker:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def remove(self) -> None:
+        """Stop and delete the broker's files."""
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
     def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.remove()

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Self
 
-from simulator.broker import free_port
+from simulator.broker import free_port, service_dir
 
 BIN = Path("/usr/lib/postgresql")
 
@@ -41,16 +42,12 @@ class LocalPostgres:
     USER = "fleet"
 
     def __init__(self, directory: Path, *, port: int | None = None) -> None:
-        self.directory = Path(directory)
+        self.directory = service_dir(Path(directory), "postgres")
         self.data = self.directory / "data"
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._bin = bin_dir()
         self._as_postgres = os.geteuid() == 0
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if self._as_postgres:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.directory, user.pw_uid, user.pw_gid)
 
     def _run(self, *argv: str) -> list[str]:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
@@ -168,3 +165,5 @@ class LocalPostgres:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self._as_postgres:
+            shutil.rmtree(self.directory, ignore_errors=True)
