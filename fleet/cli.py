@@ -130,6 +130,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim.add_argument(
         "--password", default="", help="broker password of every box (default: box id)"
     )
+    sim.add_argument("--passwords", type=Path, help="file of user:password lines, one per box")
+    sim.add_argument("--processes", type=int, default=0, help="processes to spread the boxes over")
+    sim.add_argument("--fault-rate", type=float, default=0.01, help="faults per box and second")
+    sim.add_argument("--keepalive", type=int, default=30, help="MQTT keep-alive seconds")
     sim.add_argument("--data-dir", type=Path, help="where each box keeps its SQLite file")
     sim.add_argument("--rate", type=float, default=1.0, help="events per second per box (about)")
     sim.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")

@@ -128,10 +128,11 @@ class SizeCounts(BaseModel):
 
 
 class Boards(BaseModel):
+    """Which lock boards answer: none listed and no compartment unreachable means all do."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    total: Count
-    online: Count
     offline: list[str] = Field(default_factory=list, description="names of boards not answering")
+    compartments_unreachable: Count = Field(0, description="compartments whose board is silent")
 
 
 class Backlog(BaseModel):

@@ -303,6 +303,33 @@ class OfficeSection(Section):
                 start, end = span.split("-")
                 if end <= start:
                     raise ValueError(f"{day}: {span} ends before it starts")
+
+
+class FleetSection(Section):
+    """The link to the city's fleet centre over MQTT (docs/fleet.md); off without a broker."""
+
+    broker_url: str = ""
+    """``mqtt://HOST[:PORT]`` or ``mqtts://HOST[:PORT]`` of the city's broker; empty: no link."""
+    box_id: Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9_-]{0,47})?$")] = ""
+    """This box's id at the centre and in its topics; empty: ``locker.bank_id`` in lower case."""
+    username: str = ""
+    """Broker user name; empty: the box id (the broker's ACL expects that)."""
+    password: str = ""
+    """Broker password of this box."""
+    ca_file: str = ""
+    """CA certificate that signed the broker's (``mqtts://``); empty: the system's trust store."""
+    heartbeat_s: Annotated[float, Field(ge=1, le=600)] = 30.0
+    """Seconds between heartbeats (the centre marks a box offline after three missed ones)."""
+    keepalive_s: Annotated[int, Field(ge=2, le=120)] = 30
+    """MQTT keep-alive: the broker sends the last will 1.5 keep-alives after the link died."""
+    resend_after_s: Annotated[float, Field(ge=1)] = 30.0
+    """Events the centre has not confirmed by then are sent again (the wait doubles up to 10 min)."""
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if value and not value.startswith(("mqtt://", "mqtts://")):
+            raise ValueError("use mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
         return value
 
 
@@ -344,6 +371,7 @@ class Settings(BaseSettings):
     api: ApiSection
     office: OfficeSection
     kiosk: KioskSection
+    fleet: FleetSection
 
     @property
     def database_url(self) -> str:

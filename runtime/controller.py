@@ -7,7 +7,8 @@ simulator: the bank comes from the layout file named in ``hardware.layout``, or 
 Building and starting are two steps, so that every client runs the same program::
 
     controller = Controller(settings).build()   # database, bank, core, reconciliation
-    controller.start()                          # event pump, outbox worker, webhooks, housekeeping
+    controller.start()                          # event pump, outbox worker, webhooks, housekeeping,
+                                                # and the fleet link if [fleet] names a broker
     ...
     controller.close()
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.engine import Engine
 
@@ -41,6 +42,9 @@ from locker.vocabulary import Channel
 from runtime.housekeeper import Housekeeper
 from runtime.pump import EventPump
 from webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from fleet.box.link import FleetLink
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ class Controller:
         self.outbox: notify.OutboxRunner | None = None
         self.housekeeper: Housekeeper | None = None
         self.webhooks: WebhookDispatcher | None = None
+        self.fleet: FleetLink | None = None
         self._owned_bank: LockBank | None = None
         self._started = False
 
@@ -99,6 +104,10 @@ class Controller:
             self.outbox = core.outbox = notify.outbox_runner(core, self._senders)
             self.housekeeper = Housekeeper(core, self._interval)
             self.webhooks = WebhookDispatcher(core)
+            if settings.fleet.broker_url:
+                from fleet.box.link import FleetLink  # noqa: PLC0415 - paho only with a broker
+
+                self.fleet = FleetLink(core)
             self.core = core
         except BaseException:
             self.close()
@@ -115,6 +124,8 @@ class Controller:
             self.outbox.start()
             self.webhooks.start()
             self.housekeeper.start()
+            if self.fleet is not None:
+                self.fleet.start()
         return self
 
     def _build_bank(self) -> LockBank:
@@ -135,9 +146,10 @@ class Controller:
 
     def close(self) -> None:
         """Stop in reverse order; idempotent."""
-        for part in (self.housekeeper, self.webhooks, self.outbox, self.pump):
+        for part in (self.fleet, self.housekeeper, self.webhooks, self.outbox, self.pump):
             if part is not None:
                 part.close()
+        self.fleet = None
         self.housekeeper = self.webhooks = self.outbox = self.pump = None
         if self._owned_bank is not None:
             self._owned_bank.close()

@@ -49,7 +49,7 @@ def state(box_id: str, now: Any, *, occupied: int = 3) -> BoxState:
             Size.S: SizeCounts(free=10 - occupied, occupied=occupied),
             Size.M: SizeCounts(free=4),
         },
-        boards=Boards(total=2, online=2),
+        boards=Boards(),
         open_alarms=1,
         dead_messages=0,
         backlog=Backlog(notifications=0, events=0),
