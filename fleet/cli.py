@@ -139,5 +139,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--prefix", default="box", help="box ids are PREFIX-1 … PREFIX-N")
+    sim.add_argument("--ids", help="comma-separated box ids instead (then --boxes is their number)")
     sim.add_argument("--heartbeat", type=float, default=30.0, help="heartbeat seconds")
     sim.set_defaults(func=cmd_sim)

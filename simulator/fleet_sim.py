@@ -271,7 +271,11 @@ class Scheduler:
         self.paused = threading.Event()
 
     def run(self, until: float) -> None:
+        """Walk the boxes until ``until`` (monotonic; 0: until stopped). Rate 0: nobody comes."""
         start = time.monotonic()
+        if not self.gap:
+            self.stop.wait(until - start if until else None)
+            return
         due: list[tuple[float, int, str]] = [
             (start + self.rng.uniform(0, max(self.gap, 0.1)), i, "step")
             for i in range(len(self.boxes))
@@ -363,10 +367,13 @@ def _worker(box_ids: list[str], options: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """``locker fleet sim``."""
-    if args.boxes < 1:
+    if args.ids:
+        box_ids = [part.strip() for part in args.ids.split(",") if part.strip()]
+    else:
+        box_ids = [f"{args.prefix}-{n}" for n in range(1, args.boxes + 1)]
+    if not box_ids:
         print("--boxes must be at least 1", file=sys.stderr)
         return 2
-    box_ids = [f"{args.prefix}-{n}" for n in range(1, args.boxes + 1)]
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="locker-fleet-sim-"))
     options = {
         "broker_url": args.broker_url,
@@ -380,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
         "heartbeat": args.heartbeat,
         "keepalive": args.keepalive,
     }
-    processes = max(1, min(args.processes or (1 if args.boxes <= 10 else 2), args.boxes))
+    processes = max(1, min(args.processes or (1 if len(box_ids) <= 10 else 2), len(box_ids)))
     if processes == 1:
         logging.basicConfig(level=logging.WARNING)
         return run_boxes(box_ids, options)
