@@ -36,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fleet.centre.app import create_app  # noqa: PLC0415
     from fleet.centre.config import CentreConfigError  # noqa: PLC0415
     from fleet.centre.service import Centre  # noqa: PLC0415
+    from runtime.signals import until_signalled  # noqa: PLC0415
 
     try:
         settings = _settings(args)
@@ -50,13 +51,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         + (" — demo key: demo-key" if settings.centre.demo else ""),
         flush=True,
     )
-    uvicorn.run(
-        create_app(centre),
-        host=settings.centre.host,
-        port=settings.centre.port,
-        log_level="warning",
-        timeout_graceful_shutdown=3,
-    )
+    try:
+        with until_signalled():  # so that the centre closes after uvicorn stopped
+            uvicorn.run(
+                create_app(centre),
+                host=settings.centre.host,
+                port=settings.centre.port,
+                log_level="warning",
+                timeout_graceful_shutdown=3,
+            )
+    finally:
+        centre.close()
     return 0
 
 

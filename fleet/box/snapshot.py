@@ -118,7 +118,9 @@ def build_state(
         sent_at=now,
         version=software_version(),
         health="degraded" if degraded else "ok",
-        compartments={size: SizeCounts(**found) for size, found in sorted(counts.items())},
+        compartments={
+            size: SizeCounts(**counts[size]) for size in sorted(counts, key=lambda s: s.rank)
+        },
         boards=boards,
         open_alarms=open_alarms(core),
         dead_messages=int(dead),

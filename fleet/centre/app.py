@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from datetime import datetime
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
@@ -154,8 +156,15 @@ def remote_open(
 pages = APIRouter(include_in_schema=False)
 
 
-def _templates() -> Jinja2Templates:
-    return Jinja2Templates(directory=str(HERE / "templates"))
+def _templates(request: Request) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    zone = ZoneInfo(centre_of(request).settings.centre.timezone)
+
+    def local(moment: datetime | None, pattern: str = "%d.%m.%Y %H:%M:%S") -> str:
+        return moment.astimezone(zone).strftime(pattern) if moment else "–"
+
+    templates.env.filters["local"] = local
+    return templates
 
 
 @pages.get("/")
@@ -164,7 +173,7 @@ def control_room(request: Request) -> Response:
     if caller is None:
         return RedirectResponse("/signin", status_code=303)
     boxes = views.boxes(centre_of(request).db)
-    return _templates().TemplateResponse(
+    return _templates(request).TemplateResponse(
         request,
         "control_room.html",
         {"boxes": boxes, "caller": caller, "online": sum(b.online for b in boxes)},
@@ -179,14 +188,14 @@ def box_page(request: Request, box_id: str) -> Response:
     found = views.box(centre_of(request).db, box_id)
     if found is None:
         raise Problem(404, "not_found", f"Keine Anlage {box_id!r} bekannt.")
-    return _templates().TemplateResponse(
+    return _templates(request).TemplateResponse(
         request, "box.html", {"box": found, "caller": caller, "labels": views.EVENT_LABELS}
     )
 
 
 @pages.get("/signin")
 def signin_page(request: Request, failed: bool = False) -> Response:
-    return _templates().TemplateResponse(request, "signin.html", {"failed": failed})
+    return _templates(request).TemplateResponse(request, "signin.html", {"failed": failed})
 
 
 @pages.post("/signin")
@@ -257,7 +266,8 @@ def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(centre: Centre) -> FastAPI:
-    owned = centre.ingest is None
+    """The app around ``centre``; one not started yet is started and closed with the app."""
+    owned = not centre.started
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

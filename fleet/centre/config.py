@@ -37,6 +37,8 @@ class CentreSection(Section):
     says so sooner)."""
     command_timeout_s: Annotated[float, Field(gt=0, le=300)] = 15.0
     """How long a relayed command waits for the box's answer."""
+    timezone: str = "Europe/Berlin"
+    """Time zone of the times the control room shows (IANA name)."""
     demo: bool = False
     """Seed the API key ``demo-key`` with every role. Never in production."""
 

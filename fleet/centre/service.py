@@ -52,6 +52,7 @@ class Centre:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._started = False
 
     def build(self) -> Self:
         if self.engine is not None:
@@ -65,9 +66,16 @@ class Centre:
         self.relay = Relay(self.ingest, self.engine, self.settings.centre.command_timeout_s)
         return self
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     def start(self) -> Self:
         self.build()
         assert self.ingest is not None
+        if self._started:
+            return self
+        self._started = True
         self.ingest.start()
         if self._watch and self._watcher is None:
             self._watcher = threading.Thread(

@@ -160,7 +160,12 @@ def _events(
     }
     last = row["last_seq"]
     accepted: list[BoxEvent] = []
+    seen: set[str] = set()
     for event in sent:
+        if event.message_id in seen:  # the same event twice in one batch
+            outcome.duplicates += 1
+            continue
+        seen.add(event.message_id)
         if last is None or event.prev_seq <= last or event.seq <= last:
             accepted.append(event)
             last = event.seq if last is None else max(last, event.seq)

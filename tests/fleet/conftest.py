@@ -32,7 +32,7 @@ from locker.clock import ManualClock
 from simulator.broker import LocalBroker
 from simulator.postgres import LocalPostgres
 
-BOXES = ("box-1", "box-2", "box-3")
+BOXES = ("box-1", "box-2", "box-3", "rathaus-barmen", "rathaus-elberfeld", "buergerbuero-vohwinkel")
 
 
 @pytest.fixture(scope="session")
