@@ -323,7 +323,7 @@ class FleetSection(Section):
     keepalive_s: Annotated[int, Field(ge=2, le=120)] = 30
     """MQTT keep-alive: the broker sends the last will 1.5 keep-alives after the link died."""
     resend_after_s: Annotated[float, Field(ge=1)] = 30.0
-    """Events the centre has not confirmed by then are sent again (the wait doubles up to 10 min)."""
+    """Events the centre has not confirmed by then are sent again (the wait doubles, to 10 min)."""
 
     @field_validator("broker_url")
     @classmethod
