@@ -22,13 +22,13 @@ import contextlib
 import heapq
 import logging
 import multiprocessing
+import os
 import random
 import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -48,7 +48,7 @@ from simulator.board_layouts import board_layout
 from simulator.world import SimulatedWorld, build_world
 
 log = logging.getLogger(__name__)
-POLL_MS = 500
+POLL_MS = 1000
 STEP_RETRY_S = 0.2
 BORN = date(1980, 2, 29)
 
@@ -262,13 +262,19 @@ def open_box(
 class Scheduler:
     """One thread walking every box of this process: each box's next step when it is due."""
 
-    def __init__(self, boxes: list[SimulatedBox], rate: float, fault_rate: float, seed: int):
+    def __init__(
+        self,
+        boxes: list[SimulatedBox],
+        rate: float,
+        fault_rate: float,
+        seed: int,
+        stop: threading.Event,
+    ) -> None:
         self.boxes = boxes
         self.gap = 1.0 / rate if rate > 0 else 0.0
         self.fault_rate = fault_rate
         self.rng = random.Random(seed)
-        self.stop = threading.Event()
-        self.paused = threading.Event()
+        self.stop = stop
 
     def run(self, until: float) -> None:
         """Walk the boxes until ``until`` (monotonic; 0: until stopped). Rate 0: nobody comes."""
@@ -316,25 +322,29 @@ def read_passwords(path: Path | None) -> dict[str, str]:
     return found
 
 
-def run_boxes(
-    box_ids: list[str],
-    options: dict[str, Any],
-    ready: Callable[[], None] | None = None,
-) -> int:
-    """Run these boxes in this process until ``seconds`` pass or SIGTERM/SIGINT."""
+def run_boxes(box_ids: list[str], options: dict[str, Any]) -> int:
+    """Run these boxes in this process.
+
+    Traffic runs for ``seconds`` (then the boxes close), or until SIGUSR1 (nobody comes any
+    more; the boxes stay up and keep reporting) or SIGTERM/SIGINT (the boxes close).
+    """
     passwords = read_passwords(options.get("passwords"))
     data_dir = Path(options["data_dir"])
     boxes: list[SimulatedBox] = []
-    scheduler: Scheduler | None = None
+    closing = threading.Event()
+    quiet = threading.Event()
 
     def stop(*_: object) -> None:
-        if scheduler is not None:
-            scheduler.stop.set()
+        closing.set()
+        quiet.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGUSR1, lambda *_: quiet.set())
     try:
         for number, box_id in enumerate(box_ids):
+            if closing.is_set():
+                return 0
             boxes.append(
                 open_box(
                     box_id,
@@ -347,13 +357,11 @@ def run_boxes(
                 )
             )
         print(f"fleet sim: {len(boxes)} boxes running: {', '.join(box_ids)}", flush=True)
-        if ready is not None:
-            ready()
-        scheduler = Scheduler(boxes, options["rate"], options["fault_rate"], options["seed"])
+        scheduler = Scheduler(boxes, options["rate"], options["fault_rate"], options["seed"], quiet)
         seconds = options["seconds"]
         scheduler.run(time.monotonic() + seconds if seconds else 0.0)
         if not seconds:
-            scheduler.stop.wait()
+            closing.wait()
     finally:
         for box in boxes:
             box.close()
@@ -399,13 +407,13 @@ def run(args: argparse.Namespace) -> int:
     for worker in workers:
         worker.start()
 
-    def stop(*_: object) -> None:
+    def forward(signum: int, _frame: object) -> None:
         for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
+            if worker.is_alive() and worker.pid:
+                os.kill(worker.pid, signum)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(signum, forward)
     for worker in workers:
         worker.join()
     return max((w.exitcode or 0) for w in workers)

@@ -56,9 +56,14 @@ WINDOW = 500
 """Events sent ahead of the last receipt at most (what a long outage of the centre may cost
 in duplicates at the broker)."""
 BATCH = 100
-STATE_MIN_INTERVAL_S = 2.0
-POLL_S = 1.0
+STATE_MIN_INTERVAL_S = 5.0
+"""Retained state at most this often (the control room is live to within it)."""
+POLL_S = 5.0
 """The publisher looks at the outbox this often even when no domain event woke it."""
+COALESCE_S = 0.02
+ADVANCE_EVERY_S = 1.0
+"""The durable cursor moves at most this often (a write transaction each time): a box that
+stops in between sends those events again, and the centre drops them by id."""
 MAX_RESEND_S = 600.0
 SESSION_EXPIRY_S = 3600
 
@@ -199,10 +204,12 @@ class FleetLink:
     def _publish_loop(self) -> None:
         heartbeat_due = 0.0
         state_sent = 0.0
+        advanced = 0.0
         resend_wait = self.settings.resend_after_s
         progress = time.monotonic()
         while not self._stop.is_set():
-            self._wake.wait(POLL_S)
+            if self._wake.wait(ADVANCE_EVERY_S if self._receipt > self.confirmed else POLL_S):
+                self._stop.wait(COALESCE_S)  # one step of the core publishes several events
             self._wake.clear()
             if self._stop.is_set() or not self._connected.is_set():
                 continue
@@ -214,11 +221,14 @@ class FleetLink:
                     self._send_status()
                     self._state_dirty = True
                     progress = now
-                if self._receipt > self.confirmed:
+                if self._receipt > self.confirmed and now - advanced >= ADVANCE_EVERY_S:
+                    advanced = now
                     self.confirmed = event_outbox.advance(
                         self.core, SINK, min(self._receipt, self.published)
                     )
                     progress, resend_wait = now, self.settings.resend_after_s
+                elif self._receipt > self.confirmed:
+                    progress = now  # the centre is receiving; the cursor follows shortly
                 if self.published > self.confirmed and now - progress > resend_wait:
                     log.info(
                         "box %s: no receipt for %.0f s, sending again", self.box_id, resend_wait
