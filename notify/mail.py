@@ -59,33 +59,39 @@ def classify(error: Exception) -> SendFailed:
     return TransientFailure(type(error).__name__)
 
 
+def connect(cfg: EmailSection) -> smtplib.SMTP:
+    """A session with ``cfg``'s server: TLS as configured, signed in when a user is set.
+
+    Also the fleet centre's, for its alerts to the on-call staff.
+    """
+    context = ssl.create_default_context()  # an internal CA: set SSL_CERT_FILE
+    if cfg.security == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            cfg.host, cfg.port, timeout=cfg.timeout_s, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
+    try:
+        if cfg.security == "starttls":
+            smtp.starttls(context=context)
+        if cfg.username:
+            smtp.login(cfg.username, cfg.password)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
 class SmtpMailer:
     """One connection per message: a locker sends a few dozen a day, simplicity wins."""
 
     def __init__(self, settings: Settings) -> None:
         self._email = settings.email
 
-    def _connect(self) -> smtplib.SMTP:
-        cfg = self._email
-        if cfg.security == "none":
-            return smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
-        context = ssl.create_default_context()  # an internal CA: set SSL_CERT_FILE
-        if cfg.security == "ssl":
-            return smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=context)
-        smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
-        try:
-            smtp.starttls(context=context)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
     def send(self, recipient: str, message: Rendered, *, now: datetime) -> str:
         mail = compose(self._email, recipient, message, now=now)
         try:
-            with self._connect() as smtp:
-                if self._email.username:
-                    smtp.login(self._email.username, self._email.password)
+            with connect(self._email) as smtp:
                 smtp.send_message(mail, to_addrs=[recipient])
         except (smtplib.SMTPException, OSError) as error:
             raise classify(error) from error

@@ -78,7 +78,8 @@ def render_config(
     """``deploy/mosquitto/locker.conf`` with its paths in ``directory`` and ``port`` on 127.0.0.1.
 
     Every other line is kept as it is, so the tests run the production policy (no anonymous
-    clients, the ACL, unlimited queues, persistence). ``tls`` is (certificate, key).
+    clients, the ACL, unlimited queues, persistence). With ``tls`` (certificate, key) the
+    listener speaks TLS from copies of them in ``directory``; without, plain MQTT.
     """
     lines = [
         f"pid_file {directory / 'mosquitto.pid'}",
@@ -99,12 +100,7 @@ def render_config(
         elif key in TLS_SETTINGS and tls is None:
             continue
         elif key in PATH_SETTINGS:
-            target = directory / PATH_SETTINGS[key]
-            if key == "certfile" and tls is not None:
-                target = tls[0]
-            if key == "keyfile" and tls is not None:
-                target = tls[1]
-            lines.append(f"{key} {target}")
+            lines.append(f"{key} {directory / PATH_SETTINGS[key]}")
         elif key == "max_keepalive" and keepalive_max:
             lines.append(f"max_keepalive {keepalive_max}")
         else:
@@ -146,6 +142,9 @@ class LocalBroker:
             [executable("mosquitto_passwd"), "-U", str(passwd)], check=True, capture_output=True
         )
         shutil.copyfile(ACL, self.directory / "acl")
+        if self.tls is not None:
+            shutil.copyfile(self.tls[0], self.directory / PATH_SETTINGS["certfile"])
+            shutil.copyfile(self.tls[1], self.directory / PATH_SETTINGS["keyfile"])
         config = self.directory / "mosquitto.conf"
         config.write_text(render_config(self.directory, self.port, tls=self.tls))
         if os.geteuid() == 0:

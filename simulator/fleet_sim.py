@@ -225,6 +225,7 @@ def open_box(
     seed: int,
     heartbeat_s: float,
     keepalive_s: int,
+    ca_file: str = "",
 ) -> SimulatedBox:
     directory = data_dir / box_id
     directory.mkdir(parents=True, exist_ok=True)
@@ -243,6 +244,7 @@ def open_box(
                     "heartbeat_s": heartbeat_s,
                     "keepalive_s": keepalive_s,
                     "resend_after_s": 10.0,
+                    "ca_file": ca_file,
                 },
             },
         )

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from fleet.centre import tables
-from fleet.centre.config import AlertsSection, CentreSettings
+from fleet.centre.config import CentreSettings
+from locker.config import EmailSection
+from notify.mail import connect
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE_S = 30.0
@@ -55,21 +56,15 @@ def sweep(engine: Engine, settings: CentreSettings, now: datetime) -> set[str]:
         ).all()
         for box_id, since in due:
             minutes = int((now - since).total_seconds() // 60)
-            connection.execute(
-                insert(tables.alert).values(
-                    box_id=box_id,
-                    kind="offline",
-                    subject=f"Schließfachanlage {box_id} ist offline",
-                    body=(
-                        f"Die Schließfachanlage {box_id} meldet sich seit {minutes} Minuten nicht"
-                        f" (zuletzt gesehen {since.isoformat()}).\n\nSie arbeitet vor Ort weiter;"
-                        " Ereignisse kommen nach, sobald sie wieder verbunden ist."
-                    ),
-                    created_at=now,
-                    state="pending",
-                    attempts=0,
-                    next_attempt_at=now,
-                )
+            queue_alert(
+                connection,
+                box_id,
+                "offline",
+                f"Schließfachanlage {box_id} ist offline",
+                f"Die Schließfachanlage {box_id} meldet sich seit {minutes} Minuten nicht"
+                f" (zuletzt gesehen {since.isoformat()}).\n\nSie arbeitet vor Ort weiter;"
+                " Ereignisse kommen nach, sobald sie wieder verbunden ist.",
+                now,
             )
             connection.execute(
                 update(box).where(box.c.box_id == box_id).values(offline_alerted=True)
@@ -78,8 +73,27 @@ def sweep(engine: Engine, settings: CentreSettings, now: datetime) -> set[str]:
     return changed
 
 
-def send_due(engine: Engine, alerts: AlertsSection, now: datetime, *, limit: int = 20) -> int:
+def queue_alert(
+    connection: Connection, box_id: str, kind: str, subject: str, body: str, now: datetime
+) -> None:
+    """One alert row, in the caller's transaction (the one that noticed its cause)."""
+    connection.execute(
+        insert(tables.alert).values(
+            box_id=box_id,
+            kind=kind,
+            subject=subject,
+            body=body,
+            created_at=now,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
+
+
+def send_due(engine: Engine, settings: CentreSettings, now: datetime, *, limit: int = 20) -> int:
     """E-mail the alerts that are due; return how many were sent."""
+    alerts, smtp = settings.alerts, settings.smtp
     alert = tables.alert
     with engine.begin() as connection:
         due = (
@@ -95,11 +109,11 @@ def send_due(engine: Engine, alerts: AlertsSection, now: datetime, *, limit: int
         )
         sent = 0
         for row in due:
-            if not alerts.recipients:
+            if not alerts.recipients or not smtp.enabled:
                 values: dict[str, object] = {"state": "skipped"}
             else:
                 try:
-                    _send(alerts, row["subject"], row["body"])
+                    _send(smtp, alerts.recipients, row["subject"], row["body"])
                     values = {"state": "sent", "sent_at": now, "attempts": row["attempts"] + 1}
                     sent += 1
                 except (OSError, smtplib.SMTPException) as err:
@@ -116,23 +130,12 @@ def send_due(engine: Engine, alerts: AlertsSection, now: datetime, *, limit: int
     return sent
 
 
-def _send(alerts: AlertsSection, subject: str, body: str) -> None:
+def _send(smtp: EmailSection, recipients: list[str], subject: str, body: str) -> None:
     message = EmailMessage()
-    message["From"] = alerts.sender
-    message["To"] = ", ".join(alerts.recipients)
+    message["From"] = smtp.sender
+    message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="fleet.locker")
     message.set_content(body)
-    context = ssl.create_default_context()
-    if alerts.smtp_security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            alerts.smtp_host, alerts.smtp_port, timeout=20, context=context
-        )
-    else:
-        smtp = smtplib.SMTP(alerts.smtp_host, alerts.smtp_port, timeout=20)
-    with smtp:
-        if alerts.smtp_security == "starttls":
-            smtp.starttls(context=context)
-        if alerts.smtp_username:
-            smtp.login(alerts.smtp_username, alerts.smtp_password)
-        smtp.send_message(message)
+    with connect(smtp) as session:
+        session.send_message(message)

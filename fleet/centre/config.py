@@ -10,13 +10,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fleet.contract import CENTRE_USER
 from fleet.mqtt import parse_broker_url
+from locker.config import EmailSection
 
 
 class Section(BaseModel):
@@ -79,18 +80,6 @@ class AlertsSection(Section):
     """On-call addresses (empty: no alert e-mail)."""
     offline_alert_after_s: Annotated[float, Field(gt=0)] = 600.0
     """A box offline this long gets one alert per outage."""
-    smtp_host: str = "localhost"
-    """SMTP server."""
-    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 25
-    """SMTP port."""
-    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
-    """Transport security."""
-    smtp_username: str = ""
-    """SMTP user (empty: no authentication)."""
-    smtp_password: str = ""
-    """SMTP password."""
-    sender: str = "Leitstand Dokumentenausgabe <noreply@localhost>"
-    """From address of the alerts."""
     max_attempts: Annotated[int, Field(ge=1)] = 10
     """Attempts before an alert is given up."""
 
@@ -102,6 +91,8 @@ class CentreSettings(BaseSettings):
     centre: CentreSection = CentreSection()
     broker: BrokerSection = BrokerSection()
     alerts: AlertsSection = AlertsSection()
+    smtp: EmailSection = EmailSection(sender="Leitstand Dokumentenausgabe <noreply@localhost>")
+    """The mail server for alerts: the same keys as a box's ``[email]`` (``enabled = true``)."""
 
     @classmethod
     def settings_customise_sources(

@@ -31,7 +31,6 @@ from fleet.contract import (
     PAYLOADS,
     Receipt,
     Topic,
-    parse_command,
     parse_topic,
     topic,
 )
@@ -43,10 +42,8 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 Listener = Callable[[Outcome], None]
 
 
-def parse(box_id: str, kind: Topic, payload: bytes) -> Any:
-    """The payload as its contract model; ``ValueError`` when it breaks the contract."""
-    if kind is Topic.COMMANDS:
-        return parse_command(payload)
+def parse(kind: Topic, payload: bytes) -> Any:
+    """A box's payload as its contract model; ``ValueError`` when it breaks the contract."""
     (model,) = PAYLOADS[kind]
     return model.model_validate_json(payload)
 
@@ -67,6 +64,7 @@ class Ingest:
         self._queue: queue.SimpleQueue[Incoming | None] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
         self._connected = threading.Event()
+        self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         broker = settings.broker
         self.address = fleet_mqtt.parse_broker_url(broker.url)
@@ -100,6 +98,7 @@ class Ingest:
         )
 
     def close(self) -> None:
+        self._stop.set()
         fleet_mqtt.stop(self.client)
         self._connected.clear()
         if self._writer is not None:
@@ -126,7 +125,7 @@ class Ingest:
             return
         box_id, kind = found
         try:
-            payload = parse(box_id, kind, bytes(message.payload))
+            payload = parse(kind, bytes(message.payload))
         except (ValidationError, ValueError) as err:
             log.warning("dropped a message on %s that breaks the contract: %s", message.topic, err)
             return
@@ -155,16 +154,16 @@ class Ingest:
             self._store(batch)
 
     def _store(self, batch: list[Incoming]) -> None:
-        for attempt in range(1, 1000):
+        attempt = 0
+        while True:
             try:
                 outcome = ingest(self.engine, batch, self.clock.now())
                 break
             except Exception:
+                attempt += 1
                 log.exception("could not store %d messages (attempt %d)", len(batch), attempt)
-                if threading.main_thread().is_alive():
-                    threading.Event().wait(min(10.0, 0.5 * attempt))
-        else:  # pragma: no cover - the database was gone for hours; the boxes resend
-            return
+                if self._stop.wait(min(10.0, 0.5 * attempt)):
+                    return  # closing: no receipt went out, so the boxes send them again
         now = self.clock.now()
         for box_id, seq in outcome.receipts.items():
             receipt = Receipt(box_id=box_id, sent_at=now, stored_through=seq)

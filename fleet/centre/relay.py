@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -30,6 +30,8 @@ from fleet.contract import (
     Topic,
     topic,
 )
+
+C = TypeVar("C", AnnounceCommand, CancelCommand, OpenCommand)
 
 
 @dataclass(frozen=True)
@@ -63,38 +65,21 @@ class Relay:
                 waiting[0].set()
 
     def announce(self, box_id: str, announcement: Announcement, *, actor: str) -> RelayResult:
-        now = self.ingest.clock.now()
-        command = AnnounceCommand(
-            box_id=box_id,
-            sent_at=now,
-            expires_at=now + timedelta(seconds=self.timeout_s),
-            actor=actor,
-            announcement=announcement,
-        )
+        command = self._command(AnnounceCommand, box_id, actor, announcement=announcement)
         return self._send(command, subject=announcement.reference, reason=None)
 
     def cancel(self, box_id: str, delivery_id: str, *, actor: str) -> RelayResult:
-        now = self.ingest.clock.now()
-        command = CancelCommand(
-            box_id=box_id,
-            sent_at=now,
-            expires_at=now + timedelta(seconds=self.timeout_s),
-            actor=actor,
-            delivery_id=delivery_id,
-        )
+        command = self._command(CancelCommand, box_id, actor, delivery_id=delivery_id)
         return self._send(command, subject=delivery_id, reason=None)
 
     def open(self, box_id: str, compartment: str, reason: str, *, actor: str) -> RelayResult:
-        now = self.ingest.clock.now()
-        command = OpenCommand(
-            box_id=box_id,
-            sent_at=now,
-            expires_at=now + timedelta(seconds=self.timeout_s),
-            actor=actor,
-            compartment=compartment,
-            reason=reason,
-        )
+        command = self._command(OpenCommand, box_id, actor, compartment=compartment, reason=reason)
         return self._send(command, subject=compartment, reason=reason)
+
+    def _command(self, kind: type[C], box_id: str, actor: str, **fields: Any) -> C:
+        now = self.ingest.clock.now()
+        expires = now + timedelta(seconds=self.timeout_s)
+        return kind(box_id=box_id, sent_at=now, expires_at=expires, actor=actor, **fields)
 
     def _send(
         self,

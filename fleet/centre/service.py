@@ -119,7 +119,7 @@ class Centre:
         """One pass of the watcher: silence, offline alerts, alert e-mail."""
         now = self.clock.now()
         self._changed(alerts.sweep(self.db, self.settings, now))
-        alerts.send_due(self.db, self.settings.alerts, now)
+        alerts.send_due(self.db, self.settings, now)
 
     def _watch_loop(self) -> None:
         while not self._stop.wait(self.check_interval_s):

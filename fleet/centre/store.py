@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection, Engine
 
 from fleet.centre import tables
+from fleet.centre.alerts import queue_alert
 from fleet.contract import Answer, BoxEvent, BoxState, BoxStatus, Heartbeat, Topic
 
 log = logging.getLogger(__name__)
@@ -210,20 +211,14 @@ def _events(
 def _alarm_alert(connection: Connection, box_id: str, event: BoxEvent, now: datetime) -> int:
     kind = str(event.data.get("kind", "alarm"))
     where = event.data.get("compartment") or event.data.get("board") or "–"
-    connection.execute(
-        insert(tables.alert).values(
-            box_id=box_id,
-            kind="alarm",
-            subject=f"Alarm an Schließfachanlage {box_id}: {kind}",
-            body=(
-                f"Die Schließfachanlage {box_id} meldet einen Alarm.\n\n"
-                f"Art: {kind}\nOrt: {where}\nZeit: {event.occurred_at.isoformat()}\n"
-            ),
-            created_at=now,
-            state="pending",
-            attempts=0,
-            next_attempt_at=now,
-        )
+    queue_alert(
+        connection,
+        box_id,
+        "alarm",
+        f"Alarm an Schließfachanlage {box_id}: {kind}",
+        f"Die Schließfachanlage {box_id} meldet einen Alarm.\n\n"
+        f"Art: {kind}\nOrt: {where}\nZeit: {event.occurred_at.isoformat()}\n",
+        now,
     )
     return 1
 

@@ -33,13 +33,8 @@ def alerting(broker, centre_db, credentials, clock, smtp) -> Iterator[Centre]:
         broker,
         centre_db,
         credentials,
-        alerts={
-            "recipients": [ON_CALL],
-            "smtp_host": "127.0.0.1",
-            "smtp_port": smtp.port,
-            "smtp_security": "none",
-            "offline_alert_after_s": 300,
-        },
+        alerts={"recipients": [ON_CALL], "offline_alert_after_s": 300},
+        smtp=smtp.settings(),
     )
     with Centre(settings, clock=clock, watch=False) as centre:
         assert centre.ingest is not None and centre.ingest.wait_connected(10)
