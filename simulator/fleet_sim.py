@@ -284,10 +284,10 @@ class Scheduler:
         if not self.gap:
             self.stop.wait(until - start if until else None)
             return
-        due: list[tuple[float, int, str]] = [
-            (start + self.rng.uniform(0, max(self.gap, 0.1)), i, "step")
-            for i in range(len(self.boxes))
-        ]
+        # Each box keeps its own pace: a step that had to wait for a door is made up by the
+        # next ones (at most one step behind), so a box makes ``rate`` events a second.
+        pace = [start + self.rng.uniform(0, self.gap) for _ in self.boxes]
+        due: list[tuple[float, int, str]] = [(p, i, "step") for i, p in enumerate(pace)]
         heapq.heapify(due)
         while due and not self.stop.is_set():
             when, index, what = heapq.heappop(due)
@@ -301,15 +301,24 @@ class Scheduler:
                 if what == "repair":
                     box.repair()
                     continue
-                if self.fault_rate and self.rng.random() < self.fault_rate * max(self.gap, 0.1):
+                again = box.advance()
+                if (
+                    again == 0.0
+                    and self.fault_rate
+                    and self.rng.random() < self.fault_rate * self.gap
+                ):
                     later = box.fault()
                     heapq.heappush(due, (time.monotonic() + later, index, "repair"))
-                again = box.advance()
             except Exception:
                 log.exception("%s: the simulated people stumbled", box.box_id)
                 again = 1.0
-            step = self.gap if again == 0.0 else again
-            heapq.heappush(due, (max(when + step, time.monotonic()), index, "step"))
+            now = time.monotonic()
+            if again == 0.0:
+                pace[index] = max(pace[index] + self.gap, now - self.gap)
+                heapq.heappush(due, (max(pace[index], now), index, "step"))
+            else:
+                pace[index] = max(pace[index], now + again - self.gap)
+                heapq.heappush(due, (now + again, index, "step"))
 
 
 def read_passwords(path: Path | None) -> dict[str, str]:

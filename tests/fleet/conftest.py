@@ -66,11 +66,11 @@ def broker(tmp_path: Path, credentials: Credentials) -> Iterator[LocalBroker]:
 
 
 def centre_settings(
-    broker: LocalBroker, database_url: str, credentials: Credentials, **sections: dict[str, Any]
+    local: LocalBroker, database_url: str, credentials: Credentials, **sections: dict[str, Any]
 ) -> CentreSettings:
     overrides: dict[str, dict[str, Any]] = {
         "centre": {"database_url": database_url, "demo": True, "command_timeout_s": 10.0},
-        "broker": {"url": broker.url, "password": credentials.of(CENTRE_USER)},
+        "broker": {"url": local.url, "password": credentials.of(CENTRE_USER)},
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
