@@ -249,11 +249,9 @@ class FleetLink:
     def _send_events(self) -> None:
         while self.published - self.confirmed < WINDOW and self._connected.is_set():
             ahead = self.published - self.confirmed
-            events = [
-                e
-                for e in event_outbox.read_after(self.core, SINK, limit=ahead + BATCH)
-                if e.id > self.published
-            ][: WINDOW - ahead]
+            events = event_outbox.read_after(
+                self.core, SINK, limit=min(BATCH, WINDOW - ahead), after=self.published
+            )
             if not events:
                 return
             sent_at = self.core.clock.now()

@@ -39,6 +39,9 @@ from locker.clock import Clock
 log = logging.getLogger(__name__)
 SUBSCRIPTIONS = [Topic.STATUS, Topic.STATE, Topic.HEARTBEAT, Topic.EVENTS, Topic.ANSWERS]
 SESSION_EXPIRY_S = 7 * 24 * 3600
+QUEUE_MAX = 2000
+"""Messages parsed but not stored yet, at most: when the writer falls behind (a catch-up),
+paho's thread waits, and the broker holds the rest (flow control instead of memory)."""
 Listener = Callable[[Outcome], None]
 
 
@@ -61,7 +64,7 @@ class Ingest:
         self.engine = engine
         self.clock = clock
         self.batch_max = batch_max
-        self._queue: queue.SimpleQueue[Incoming | None] = queue.SimpleQueue()
+        self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=QUEUE_MAX)
         self._listeners: list[Listener] = []
         self._connected = threading.Event()
         self._stop = threading.Event()

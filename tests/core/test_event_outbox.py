@@ -252,6 +252,17 @@ def test_two_sinks_read_at_their_own_pace_in_order(core):
     assert event_outbox.cursors(core) == {"webhooks": first[-1].id, "fleet": 0}
 
 
+def test_a_sink_with_events_in_flight_reads_on_after_the_last_it_sent(core):
+    event_outbox.register_sink(core, "fleet")
+    alarms(core, 6)
+    sent = event_outbox.read_after(core, "fleet", limit=2)
+    more = event_outbox.read_after(core, "fleet", limit=2, after=sent[-1].id)
+    assert numbers(more) == [2, 3]
+    event_outbox.advance(core, "fleet", more[-1].id)
+    # never before the cursor, whatever it asks for
+    assert numbers(event_outbox.read_after(core, "fleet", limit=9, after=0)) == [4, 5]
+
+
 def test_a_crash_between_reading_and_advancing_sends_the_same_events_again(core):
     event_outbox.register_sink(core, "webhooks")
     alarms(core, 3)
