@@ -192,9 +192,7 @@ def cursors(core: Core) -> dict[str, int]:
         return {c.name: c.last_event_id for c in session.exec(select(SinkCursor))}
 
 
-def read_after(
-    core: Core, sink: str, *, limit: int = 100, after: int | None = None
-) -> list[Event]:
+def read_after(core: Core, sink: str, *, limit: int = 100, after: int | None = None) -> list[Event]:
     """Up to ``limit`` events after the sink's cursor, oldest first (read only: deliver, then
     :func:`advance`). A sink with events in flight beyond its cursor (the fleet link, which
     advances on the centre's receipt) reads on ``after`` the last one it sent."""
