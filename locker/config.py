@@ -303,6 +303,7 @@ class OfficeSection(Section):
                 start, end = span.split("-")
                 if end <= start:
                     raise ValueError(f"{day}: {span} ends before it starts")
+        return value
 
 
 class FleetSection(Section):

@@ -114,6 +114,7 @@ class FleetLink:
         self.confirmed = event_outbox.register_sink(self.core, SINK, from_start=True)
         self.published = self.confirmed
         self._unsubscribe = [
+            event_outbox.wake_on_events(self.core, self._wake.set),
             self.core.listen(self._on_domain),
             self.core.bank.subscribe(self._on_bank),
         ]
