@@ -58,6 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 host=settings.centre.host,
                 port=settings.centre.port,
                 log_level="warning",
+                proxy_headers=False,
                 timeout_graceful_shutdown=3,
             )
     finally:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from kiosk import errors, idempotency, pages
 from kiosk.api import (
@@ -21,7 +22,7 @@ from kiosk.api import (
     statistics,
     webhooks,
 )
-from kiosk.sessions import SessionSigner
+from kiosk.sessions import StaffSessions
 from locker.codes import derive_key
 from locker.config import Settings
 from runtime.controller import Controller
@@ -72,9 +73,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.controller = controller
-    app.state.signer = SessionSigner(
-        derive_key(settings.locker.secret_key, "session"), settings.security.session_idle_minutes
-    )
+    app.state.signer = StaffSessions(derive_key(settings.locker.secret_key, "session"))
     errors.install(app)
     for router in (
         imports.router,
@@ -100,4 +99,8 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # Outermost, so that everything inside sees the resolved client (kiosk.kiosks).
+    app.add_middleware(
+        ProxyHeadersMiddleware, trusted_hosts=list(settings.security.trusted_proxies)
+    )
     return app

@@ -160,5 +160,6 @@ def _run(app: Any, host: str, port: int) -> None:
             port=port,
             log_level="info",
             access_log=False,
+            proxy_headers=False,  # kiosk.kiosks: only security.trusted_proxies are believed
             timeout_graceful_shutdown=3,
         )

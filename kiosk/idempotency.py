@@ -37,8 +37,9 @@ def caller_of(request: Request) -> str:
     cookie = request.cookies.get(COOKIE)
     the_core = core(request)
     if cookie:
-        session = signer(request).read(cookie, the_core.clock.now())
+        session = signer(request).read(the_core, cookie)
         if session is not None:
+            request.state.session = session
             return "staff:" + session.principal.name
     return "client:" + (request.client.host if request.client else "unknown")
 

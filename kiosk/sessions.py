@@ -1,71 +1,45 @@
-"""Staff sessions in a signed cookie, with idle time-out and a CSRF token.
+"""Staff sessions for the clerk screens: a random token in a cookie, the session on the server.
 
-The cookie holds the user name, roles, a random session id and the time of the last
-request, signed with HMAC-SHA256 under a key derived from the installation secret. Every
-request re-issues it with a fresh time, so a session ends after ``security.session_idle_minutes``
-of inactivity. The CSRF token is an HMAC of the session id: a page embeds it, and every
-state-changing request made with the cookie must send it back (header ``X-CSRF-Token`` or
-form field ``csrf_token``).
+The cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure`` when ``kiosk.secure_cookies``)
+holds only the token that :mod:`locker.services.sessions` knows by its hash; signing out,
+the idle time-out, the absolute lifetime and disabling the account all end the session on
+the server, so a copied cookie is worth nothing afterwards. The CSRF token is an HMAC of the
+session id: a page embeds it, and every state-changing request made with the cookie must send
+it back (header ``X-CSRF-Token``).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
-import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
+from locker.core import Core
+from locker.services import sessions
 from locker.services.accounts import Principal
-from locker.vocabulary import Role
+from locker.services.sessions import ActiveSession
 
 COOKIE = "locker_session"
+Session = ActiveSession
 
 
-@dataclass(frozen=True)
-class Session:
-    principal: Principal
-    sid: str
-    last_seen: float
+class StaffSessions:
+    """Cookie tokens to sessions and CSRF tokens, under a key derived from the secret."""
 
+    def __init__(self, csrf_key: bytes) -> None:
+        self.key = csrf_key
 
-class SessionSigner:
-    def __init__(self, key: bytes, idle_minutes: int) -> None:
-        self.key = key
-        self.idle_s = idle_minutes * 60
+    def start(self, core: Core, principal: Principal) -> tuple[str, ActiveSession]:
+        token = sessions.start(core, principal)
+        return token, ActiveSession(principal, sessions.digest(token))
 
-    def _sign(self, body: bytes) -> str:
-        return hmac.new(self.key, body, hashlib.sha256).hexdigest()
+    def read(self, core: Core, cookie: str) -> ActiveSession | None:
+        return sessions.resume(core, cookie)
 
-    def issue(self, principal: Principal, now: datetime, sid: str | None = None) -> str:
-        payload = {
-            "u": principal.name,
-            "r": sorted(principal.roles),
-            "s": sid or secrets.token_hex(16),
-            "t": now.timestamp(),
-        }
-        body = base64.urlsafe_b64encode(json.dumps(payload).encode())
-        return f"{body.decode()}.{self._sign(body)}"
-
-    def read(self, cookie: str, now: datetime) -> Session | None:
-        body, _, signature = cookie.partition(".")
-        if not signature or not hmac.compare_digest(signature, self._sign(body.encode())):
-            return None
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(body.encode()))
-            principal = Principal(str(payload["u"]), frozenset(Role(r) for r in payload["r"]))
-            last_seen = float(payload["t"])
-            sid = str(payload["s"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        if now.timestamp() - last_seen > self.idle_s:
-            return None
-        return Session(principal, sid, last_seen)
+    def end(self, core: Core, cookie: str) -> None:
+        sessions.end(core, cookie)
 
     def csrf_token(self, sid: str) -> str:
-        return self._sign(b"csrf:" + sid.encode())[:40]
+        return hmac.new(self.key, b"csrf:" + sid.encode(), hashlib.sha256).hexdigest()[:40]
 
     def csrf_ok(self, sid: str, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(self.csrf_token(sid), token)

@@ -10,6 +10,7 @@ environment variable) and what was expected.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -115,6 +117,17 @@ class PolicySection(Section):
     """Second reminder this many days before expiry (0: none)."""
 
 
+def _is_network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network (like 10.0.5.0/28)") from None
+    return value.strip()
+
+
+IpNetwork = Annotated[str, AfterValidator(_is_network)]
+
+
 class SecuritySection(Section):
     """Rate limits and lockouts; docs/security.md shows why these bound guessing below 10⁻⁶."""
 
@@ -138,8 +151,24 @@ class SecuritySection(Section):
     """Failed sign-ins before a staff account is locked."""
     staff_lockout_s: Annotated[int, Field(ge=1)] = 900
     """How long a staff account stays locked."""
-    session_idle_minutes: Annotated[int, Field(ge=1)] = 15
+    session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     """Staff sessions end after this much inactivity."""
+    session_max_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 10.0
+    """Staff sessions end this long after sign-in, however active (a working day)."""
+    kiosk_addresses: list[IpNetwork] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Addresses (or networks, ``10.0.5.0/28``) of the touchscreens: pickups and camera frames
+    are accepted from these only, and each is one kiosk for the rate limits. The default is the
+    Pi's own browser.
+    """
+    trusted_proxies: list[IpNetwork] = Field(default_factory=list)
+    """Reverse proxies whose ``X-Forwarded-For`` is believed (addresses or networks); from
+    anyone else the header is ignored. Empty: no proxy.
+    """
+
+    @field_validator("kiosk_addresses", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(entry, strict=False)) for entry in value]
 
 
 class HardwareSection(Section):

@@ -191,6 +191,22 @@ class StaffUser(SQLModel, table=True):
     created_at: datetime | None = _utc(nullable=False)
 
 
+class StaffSession(SQLModel, table=True):
+    """A signed-in staff member's session, so that signing out, disabling the account or a
+    new password ends it on the server (:mod:`locker.services.sessions`).
+
+    ``id`` is the SHA-256 of the cookie's random token: a copy of the database opens nothing.
+    """
+
+    __tablename__ = "staff_session"
+    id: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=64, index=True)
+    created_at: datetime | None = _utc(nullable=False)
+    last_seen_at: datetime | None = _utc(nullable=False)
+    expires_at: datetime | None = _utc(nullable=False, index=True)
+    """The absolute end (``security.session_max_hours`` after sign-in)."""
+
+
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
     id: int | None = Field(default=None, primary_key=True)

@@ -130,7 +130,9 @@ def cmd_world(args: argparse.Namespace) -> int:
             temporary.write_text(ready)
             os.replace(temporary, args.ready)
         print(ready, flush=True)
-        config = uvicorn.Config(control_app(world), log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            control_app(world), log_level="warning", access_log=False, proxy_headers=False
+        )
         with until_signalled():
             uvicorn.Server(config).run(sockets=[listener])  # until SIGINT or SIGTERM
     except _Refused as err:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from kiosk.sessions import COOKIE, SessionSigner
+from kiosk.sessions import COOKIE, StaffSessions
 from locker.core import Core
 from locker.errors import AuthenticationFailed, PermissionDenied
 from locker.services import accounts
@@ -33,9 +33,9 @@ def core(request: Request) -> Core:
     return controller(request).running
 
 
-def signer(request: Request) -> SessionSigner:
+def signer(request: Request) -> StaffSessions:
     found = request.app.state.signer
-    assert isinstance(found, SessionSigner)
+    assert isinstance(found, StaffSessions)
     return found
 
 
@@ -54,7 +54,7 @@ def identify(request: Request) -> tuple[Principal, bool] | None:
     cookie = request.cookies.get(COOKIE)
     if not cookie:
         return None
-    session = signer(request).read(cookie, the_core.clock.now())
+    session = getattr(request.state, "session", None) or signer(request).read(the_core, cookie)
     if session is None:
         return None
     if request.method not in SAFE_METHODS:

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.api.deps import CoreDep
 from kiosk.errors import NotAnImage
+from kiosk.kiosks import kiosk_of
 from kiosk.schemas import CompartmentAnswer, ErrorOut, PickupIn
 from locker.errors import InvalidInput, RateLimited
 from locker.services.pickup import pickup as pickup_service
@@ -22,15 +23,11 @@ router = APIRouter(prefix="/api/v1", tags=["kiosk"])
 MAX_FRAME_BYTES = 5 * 1024 * 1024
 
 
-def kiosk_of(request: Request) -> str:
-    """The kiosk's identity for rate limits: its address (each touchscreen has its own)."""
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/pickup",
     response_model=CompartmentAnswer,
     responses={
+        403: {"model": ErrorOut},
         404: {"model": ErrorOut},
         410: {"model": ErrorOut},
         428: {"model": ErrorOut},
@@ -41,7 +38,10 @@ def kiosk_of(request: Request) -> str:
 def pickup(body: PickupIn, request: Request, core: CoreDep) -> CompartmentAnswer:
     """Check the code (and date of birth where needed) and open the compartment."""
     granted = pickup_service(
-        core, body.code, date_of_birth=body.date_of_birth, kiosk=kiosk_of(request)
+        core,
+        body.code,
+        date_of_birth=body.date_of_birth,
+        kiosk=kiosk_of(request, core.settings.security.kiosk_addresses),
     )
     return CompartmentAnswer(compartment=granted.compartment)
 
@@ -80,7 +80,12 @@ def decode_frame(data: bytes) -> list[str]:
 
 @router.post(
     "/scan",
-    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+    responses={
+        400: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        413: {"model": ErrorOut},
+        429: {"model": ErrorOut},
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -90,9 +95,9 @@ def decode_frame(data: bytes) -> list[str]:
         }
     },
 )
-async def scan(request: Request) -> dict[str, list[str]]:
+async def scan(request: Request, core: CoreDep) -> dict[str, list[str]]:
     """Decode the QR codes in one camera frame; an empty list when there is none."""
-    _frames.take(kiosk_of(request))
+    _frames.take(kiosk_of(request, core.settings.security.kiosk_addresses))
     data = await request.body()
     if len(data) > MAX_FRAME_BYTES:
         raise InvalidInput("body", "The frame is larger than 5 MB.")

@@ -30,10 +30,8 @@ def sign_in(body: SignIn, request: Request, response: Response, core: CoreDep) -
     """Sign in; the answer carries the CSRF token to send with every change."""
     principal = accounts.sign_in(core, body.username, body.password)
     the_signer = signer(request)
-    cookie = the_signer.issue(principal, core.clock.now())
+    cookie, session = the_signer.start(core, principal)
     set_cookie(request, response, cookie)
-    session = the_signer.read(cookie, core.clock.now())
-    assert session is not None
     return {
         "user": principal.name,
         "roles": sorted(principal.roles),
@@ -53,7 +51,11 @@ def who_am_i(request: Request) -> dict[str, object]:
 
 
 @router.delete("", status_code=204)
-def sign_out(response: Response) -> Response:
+def sign_out(request: Request, response: Response, core: CoreDep) -> Response:
+    """Sign out: the session ends on the server, so the cookie opens nothing any more."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        signer(request).end(core, cookie)
     response.delete_cookie(COOKIE, path="/")
     response.status_code = 204
     return response

@@ -3,7 +3,8 @@ technician actions, accounts and API keys, the audit log.
 
 Pages are rendered with what they show; every change goes through the JSON API from
 ``static/clerk.js`` with the session's CSRF token (``<meta name="csrf-token">``). Every page
-view re-issues the session cookie, and the page signs out by itself after inactivity.
+view is activity of the server-side session, and the page signs out by itself after
+inactivity.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlmodel import col, select
 from starlette.responses import Response
 
 from kiosk.api.deps import core, identify, signer
-from kiosk.api.session import set_cookie
 from kiosk.pages.citizen import bank_picture
 from kiosk.pages.render import language, page
 from kiosk.schemas import CompartmentOut
@@ -97,13 +97,6 @@ def staff_page(
         here=request.url.path,
         **(context(request) if allowed and context else {}),
     )
-    return refreshed(request, response, who)
-
-
-def refreshed(request: Request, response: Response, who: Principal) -> Response:
-    """``response`` with the session cookie re-issued: the idle time starts again."""
-    sid = request.state.session.sid
-    set_cookie(request, response, signer(request).issue(who, core(request).clock.now(), sid=sid))
     return response
 
 
@@ -118,11 +111,12 @@ def sign_in_page(request: Request) -> Response:
 
 @router.get("/ping")
 def ping(request: Request) -> Response:
-    """Activity on a page that does not navigate: keep the session alive."""
+    """Activity on a page that does not navigate: keep the session alive (reading it marks the
+    activity on the server, up to the session's absolute end)."""
     who = _signed_in(request)
     if who is None:
         return Response(status_code=401)
-    return refreshed(request, Response(status_code=204), who)
+    return Response(status_code=204)
 
 
 @router.get("/load")

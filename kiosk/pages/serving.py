@@ -20,6 +20,7 @@ class ThreadedServer(uvicorn.Server):
                 port=0,
                 log_level="warning",
                 access_log=False,
+                proxy_headers=False,
                 timeout_graceful_shutdown=2,
             )
         )

@@ -122,8 +122,13 @@ def sign_in(core: Core, username: str, password: str) -> Principal:
                 user.password_hash = _hasher.hash(password)
             session.add(user)
             audit.record(session, at=now, kind="signed_in", actor=f"user:{user.username}")
-            return Principal(f"user:{user.username}", _split(user.roles))
+            return user_principal(user)
     raise AuthenticationFailed("User name or password is not right.")
+
+
+def user_principal(user: StaffUser) -> Principal:
+    """The principal of a staff account, with the roles it has now."""
+    return Principal(f"user:{user.username}", _split(user.roles))
 
 
 def _raise(error: Exception) -> Principal:

@@ -1,5 +1,6 @@
 """Jobs the controller runs every minute: expiry, reminders, door alarms, erasing personal data,
-pruning outbound events every sink has passed, sent webhooks and old idempotency keys.
+pruning outbound events every sink has passed, sent webhooks, old idempotency keys and ended
+staff sessions.
 
 Each is idempotent and uses only the clock, so a test (or the simulator's virtual clock)
 advances time and calls :func:`run_due` to see a week pass.
@@ -17,6 +18,7 @@ from locker import audit, event_outbox, idempotency, outbox, webhooks
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery, Notification
+from locker.services import sessions
 from locker.services.intents import revoke_codes
 from locker.states import ENDED, move_delivery
 from locker.vocabulary import DeliveryState as D
@@ -35,6 +37,7 @@ class HousekeepingReport:
     pruned_events: int = 0
     pruned_webhooks: int = 0
     pruned_idempotency_keys: int = 0
+    pruned_sessions: int = 0
 
 
 def run_due(core: Core) -> HousekeepingReport:
@@ -46,6 +49,7 @@ def run_due(core: Core) -> HousekeepingReport:
         pruned_events=event_outbox.prune(core),
         pruned_webhooks=webhooks.prune_sent(core),
         pruned_idempotency_keys=idempotency.prune(core),
+        pruned_sessions=sessions.prune(core),
     )
     return report
 

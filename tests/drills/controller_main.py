@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             controller.outbox.wake()
             return {"now": clock.now().isoformat(), "expired": report.expired}
 
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", proxy_headers=False)
     finally:
         controller.close()
         bank.close()

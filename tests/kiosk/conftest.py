@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,8 @@ from ..conftest import make_settings
 
 KEYS = {"clerk": "k-clerk", "technician": "k-tech", "admin": "k-admin", "all": "k-all"}
 PASSWORD = "correct horse battery"
+KIOSK = ("127.0.0.1", 50000)
+"""The test client speaks from the kiosk's own address (security.kiosk_addresses)."""
 
 
 @dataclass
@@ -89,6 +93,13 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path) -> Iterator[Stack]:
+    with running_stack(tmp_path) as built:
+        yield built
+
+
+@contextmanager
+def running_stack(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Stack]:
+    """The whole controller with its app, ``sections`` overriding settings (e.g. security)."""
     world = build_world()
     try:
         settings = make_settings(
@@ -96,6 +107,7 @@ def stack(tmp_path) -> Iterator[Stack]:
             hardware={"backend": "simulator"},
             notify={"poll_interval_s": 0.2},
             **world.standin_settings(),
+            **sections,
         )
         controller = world_controller(
             world, settings, migrate_on_start=True, housekeeping_interval_s=3600
@@ -107,7 +119,8 @@ def stack(tmp_path) -> Iterator[Stack]:
                 changed.notify_all()
 
         with TestClient(
-            create_app(settings, controller, extra_routers=[sim_router(world, controller)])
+            create_app(settings, controller, extra_routers=[sim_router(world, controller)]),
+            client=KIOSK,
         ) as client:
             core = controller.running
             core.listen(notify_all)
