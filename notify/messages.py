@@ -18,7 +18,7 @@ from locker import codes
 from locker.config import Settings
 from locker.vocabulary import MessageKind
 from notify import gsm
-from notify.texts import CATALOGS, catalog_for
+from notify.texts import catalog_for, locales, template
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _html(text: str) -> str:
 
 def render(facts: Facts) -> Rendered:
     locale, catalog = catalog_for(facts.locale)
-    template = catalog.templates[facts.kind]
+    texts = template(catalog, facts.kind)
 
     def when(moment: datetime | None) -> str:
         return catalog.when(moment.astimezone(facts.timezone)) if moment else ""
@@ -105,14 +105,14 @@ def render(facts: Facts) -> Rendered:
     }
     return Rendered(
         locale=locale,
-        subject=template.subject.format_map(values),
-        sms=gsm.to_gsm7(template.sms.format_map(values)),
-        lead=tuple(p.format_map(values) for p in (catalog.greeting, *template.lead)),
-        tail=tuple(p.format_map(values) for p in template.tail),
-        closing=catalog.closing.format_map(values),
-        footer=catalog.footer,
-        code_label=catalog.code_label,
-        qr_alt=catalog.qr_alt,
+        subject=texts.subject.format_map(values),
+        sms=gsm.to_gsm7(texts.sms.format_map(values)),
+        lead=tuple(p.format_map(values) for p in (catalog("msg_greeting"), *texts.lead)),
+        tail=tuple(p.format_map(values) for p in texts.tail),
+        closing=catalog("msg_closing").format_map(values),
+        footer=catalog("msg_footer"),
+        code_label=catalog("msg_code_label"),
+        qr_alt=catalog("msg_qr_alt"),
         code=shown_code,
         qr=facts.qr,
     )
@@ -164,5 +164,5 @@ def stored_sms_segments(settings: Settings) -> dict[str, int]:
                 )
             ).sms
         )
-        for locale in CATALOGS
+        for locale in locales()
     }

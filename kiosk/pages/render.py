@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from kiosk.i18n import DEFAULT, Catalog, catalog, languages
+from locker.i18n import DEFAULT, Catalog, catalog, languages
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 

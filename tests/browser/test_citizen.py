@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import write_po
 from playwright.sync_api import Page, expect
 
 from hardware.layout import SerialPlace
-from kiosk import i18n
+from locker import i18n
 from locker.vocabulary import DocumentType
 
 from .conftest import PHONE, Screen, Site
@@ -195,14 +196,14 @@ def test_hardware_fault_says_whom_to_ask_and_that_the_code_stays_valid(
 @pytest.fixture
 def right_to_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """One more catalog, right to left, beside the shipped ones: adding a language is a file."""
-    folder = tmp_path / "i18n"
-    folder.mkdir()
-    for shipped in i18n.HERE.glob("*.json"):
-        shutil.copy(shipped, folder)
-    (folder / "he.json").write_text(
-        json.dumps({"_name": "עברית", "_dir": "rtl", "start": "התחלה"}), encoding="utf-8"
-    )
-    monkeypatch.setattr(i18n, "HERE", folder)
+    folder = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, folder)
+    hebrew = Catalog(locale="he", domain=i18n.DOMAIN)
+    hebrew.add("start", "התחלה")
+    (folder / "he" / "LC_MESSAGES").mkdir(parents=True)
+    with (folder / "he" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("wb") as handle:
+        write_po(handle, hebrew)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", folder)
     i18n.languages.cache_clear()
     i18n.catalog.cache_clear()
     yield "he"

@@ -13,7 +13,7 @@ from locker.config import load_settings
 from locker.vocabulary import DocumentType, MessageKind
 from notify import gsm
 from notify.messages import Facts, render, stored_sms_segments
-from notify.texts import CATALOGS
+from notify.texts import locales
 
 from .conftest import LOCATION_40
 
@@ -44,7 +44,7 @@ def facts(kind: MessageKind, locale: str, location: str = LOCATION_40) -> Facts:
     )
 
 
-ALL = [(kind, locale) for locale in CATALOGS for kind in MessageKind]
+ALL = [(kind, locale) for locale in locales() for kind in MessageKind]
 
 
 @pytest.mark.parametrize(("kind", "locale"), ALL)
@@ -85,7 +85,7 @@ def test_every_sms_fits_one_gsm7_segment_with_a_40_character_location(
     assert gsm.segments(message.sms) == 1
 
 
-@pytest.mark.parametrize("locale", list(CATALOGS))
+@pytest.mark.parametrize("locale", list(locales()))
 def test_stored_sms_carries_code_place_and_date(locale: str) -> None:
     sms = render(facts(MessageKind.STORED, locale)).sms
     assert "K7M4Q-X9T2B" in sms
