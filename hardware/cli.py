@@ -1,8 +1,9 @@
-"""``locker hw status`` and ``locker hw unlock``: a technician's tools for one lock board.
+"""``locker hw status`` and ``locker hw unlock``: a technician's tools for one lock board;
+``locker layout check``: the layout file checked, with the reach of its compartments.
 
-Both talk straight to the board through :class:`firmware_bridge.bus.Bus` (no layout file, no
-database), print JSON on stdout and, when the port is missing, the board is silent or its
-reply is garbage, exit 1 with one plain line on stderr.
+The ``hw`` commands talk straight to the board through :class:`firmware_bridge.bus.Bus` (no
+layout file, no database), print JSON on stdout and, when the port is missing, the board is
+silent or its reply is garbage, exit 1 with one plain line on stderr.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _board_options(unlock)
     unlock.add_argument("--channel", type=int, required=True, help="lock channel, from 0")
     unlock.set_defaults(func=cmd_unlock)
+    layout = subparsers.add_parser("layout", help="the layout file: compartments and their reach")
+    checks = layout.add_subparsers(dest="layout", required=True, metavar="COMMAND")
+    check = checks.add_parser(
+        "check", help="check the layout; warn when no compartment of a size is within reach"
+    )
+    check.add_argument("file", nargs="?", help="layout file (default: hardware.layout)")
+    check.add_argument("--strict", action="store_true", help="exit 1 when there is a warning")
+    check.set_defaults(func=cmd_layout_check)
 
 
 def _board_options(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +53,35 @@ def _board_options(parser: argparse.ArgumentParser) -> None:
         help="the board reports a set lock bit for an open lock (default: set means closed)",
     )
     parser.add_argument("--timeout-ms", type=int, default=1000, help="reply timeout")
+
+
+def cmd_layout_check(args: argparse.Namespace) -> int:
+    """Every problem of the file (exit 2), else what it holds and the reach warnings."""
+    import os  # noqa: PLC0415 - only this command reads the settings
+    from pathlib import Path  # noqa: PLC0415
+
+    from hardware.layout import LayoutError, load_layout  # noqa: PLC0415
+    from hardware.reach_check import reach_report  # noqa: PLC0415
+    from locker.config import PolicySection, load_settings  # noqa: PLC0415
+
+    config = args.config or os.environ.get("LOCKER_CONFIG")
+    settings = load_settings(Path(config)) if config else None
+    policy = settings.policy if settings else PolicySection()
+    path = args.file or (settings.hardware.layout if settings else None)
+    if not path:
+        print("no layout file: give one, or set hardware.layout", file=sys.stderr)
+        return 2
+    try:
+        layout = load_layout(path)
+    except LayoutError as err:
+        print(err, file=sys.stderr)
+        return 2
+    facts, warnings = reach_report(layout, policy)
+    for line in facts:
+        print(f"{path}: {line}")
+    for line in warnings:
+        print(f"{path}: warning: {line}")
+    return 1 if warnings and args.strict else 0
 
 
 class _Failure(Exception):

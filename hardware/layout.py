@@ -6,6 +6,10 @@ A TOML file with three kinds of tables (docs/hardware.md is the full reference):
     name = "Rathaus"
     lock_fault_after_s = 10     # an unlock with no door-open in this time is a lock fault
 
+    [screen]                    # optional: where the kiosk's touchscreen is (mm above floor)
+    bottom_mm = 800
+    top_mm = 1020
+
     [[bus]]                     # a serial line with lock-control boards on it
     name = "rs485"
     port = "/dev/ttyUSB0"       # or any pyserial URL: socket://host:port, spy:///dev/ttyUSB0
@@ -17,6 +21,7 @@ A TOML file with three kinds of tables (docs/hardware.md is the full reference):
     label = "A01"
     size = "M"                  # S | M | L
     row = 1                     # 1 = bottom row
+    handle_mm = 450             # optional: the handle's height above the floor
     bus = "rs485"
     board = 0
     channel = 0                 # from 0
@@ -116,10 +121,20 @@ class CompartmentConfig:
     size: Size
     row: int
     place: SerialPlace | GpioPlace
+    handle_mm: int | None = None
+    """Height of the handle above the floor; decides whether a wheelchair user reaches it."""
 
     @property
     def spec(self) -> CompartmentSpec:
-        return CompartmentSpec(self.label, self.size, self.row)
+        return CompartmentSpec(self.label, self.size, self.row, self.handle_mm)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenConfig:
+    """The touchscreen's active area, in mm above the floor (EN 301 549 8.3 reach)."""
+
+    bottom_mm: int
+    top_mm: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +144,7 @@ class Layout:
     name: str = "locker"
     lock_fault_after_s: float = 10.0
     source: str = "<layout>"
+    screen: ScreenConfig | None = None
 
     def compartment(self, label: str) -> CompartmentConfig:
         for compartment in self.compartments:
@@ -180,6 +196,11 @@ def parse_layout(text: str, source: str = "<layout>") -> Layout:
     if tables is None:  # tables in the wrong place: their contents cannot be read yet
         raise LayoutError(source, report.problems)
     bank = report.check(_BankTable, tables.bank, ("bank",))
+    screen = (
+        report.check(_ScreenTable, tables.screen, ("screen",))
+        if tables.screen is not None
+        else None
+    )
     buses = _buses(report, tables.bus)
     compartments = _compartments(report, tables.compartment, buses)
     if not tables.compartment:
@@ -187,7 +208,14 @@ def parse_layout(text: str, source: str = "<layout>") -> Layout:
     if bank is None or report.problems:
         raise LayoutError(source, report.problems)
     checked = {name: bus for name, bus in buses.items() if bus is not None}
-    return Layout(tuple(compartments), checked, bank.name, bank.lock_fault_after_s, source)
+    return Layout(
+        tuple(compartments),
+        checked,
+        bank.name,
+        bank.lock_fault_after_s,
+        source,
+        ScreenConfig(screen.bottom_mm, screen.top_mm) if screen else None,
+    )
 
 
 # ------------------------------------------------------------------ the file's tables
@@ -210,6 +238,7 @@ class _Table(BaseModel):
 
 class _FileTables(_Table):
     bank: dict[str, Any] = {}
+    screen: dict[str, Any] | None = None
     bus: list[dict[str, Any]] = []
     compartment: list[dict[str, Any]] = []
 
@@ -217,6 +246,25 @@ class _FileTables(_Table):
 class _BankTable(_Table):
     name: _Text = "locker"
     lock_fault_after_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+_Millimetres = Annotated[int, Field(ge=0, le=3000)]
+"""A height above the floor: whole millimetres, 0 to 3 m."""
+
+
+class _ScreenTable(_Table):
+    """The ``[screen]`` table: the touchscreen's active area above the floor."""
+
+    bottom_mm: _Millimetres
+    top_mm: _Millimetres
+
+    @field_validator("top_mm")
+    @classmethod
+    def _top_above_bottom(cls, top: int, info: ValidationInfo) -> int:
+        bottom = info.data.get("bottom_mm")
+        if bottom is not None and top <= bottom:
+            raise ValueError(f"must be above bottom_mm ({bottom})")
+        return top
 
 
 class _BoardTable(_Table):
@@ -309,6 +357,8 @@ class _CompartmentTable(_Table):
     size: Annotated[Size, Field(strict=False)]  # strict would want a Size, not its letter
     row: Annotated[int, Field(ge=1)]
     """1 is the bottom row."""
+    handle_mm: _Millimetres | None = None
+    """The handle's height above the floor; left out, the policy's accessible rows decide."""
 
 
 class _SerialTable(_CompartmentTable):
@@ -380,7 +430,9 @@ class _GpioTable(_CompartmentTable):
         return pin
 
     def place(self) -> GpioPlace:
-        as_is = self.model_dump(exclude={"label", "size", "row", "lock_active", "door_closed"})
+        as_is = self.model_dump(
+            exclude={"label", "size", "row", "handle_mm", "lock_active", "door_closed"}
+        )
         return GpioPlace(
             **as_is,
             lock_active_high=self.lock_active == "high",
@@ -423,7 +475,8 @@ def _compartments(
         model = _kind(report, raw, loc)
         if model and (table := report.check(model, raw, loc, {"buses": buses})):
             place = table.place()
-            found.append((loc, CompartmentConfig(table.label, table.size, table.row, place)))
+            config = CompartmentConfig(table.label, table.size, table.row, place, table.handle_mm)
+            found.append((loc, config))
     report.unique((c.label, c.label, (*loc, "label")) for loc, c in found)
     report.unique(
         (p, str(p), (*loc, "channel")) for loc, c in found if isinstance(p := c.place, SerialPlace)

@@ -137,6 +137,14 @@ class CompartmentAnswer(BaseModel):
     compartment: str
 
 
+class LoadAnswer(CompartmentAnswer):
+    needs_accessible: bool = Field(description="the recipient asked for a compartment in reach")
+    within_reach: bool = Field(
+        description="the handle lies in the reach range (policy.reach_min_mm..reach_max_mm);"
+        " false for a recipient who needs it means no reachable compartment was free or fitted"
+    )
+
+
 class OpenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(min_length=1, max_length=200)

@@ -109,8 +109,22 @@ class PolicySection(Section):
     )
     """Document types handed out only against the recipient's date of birth."""
     accessible_rows: list[Annotated[int, Field(ge=1)]] = Field(default_factory=lambda: [2, 3])
-    """Compartment rows (1 = bottom) reachable from a wheelchair; kept for recipients who need them.
+    """Compartment rows (1 = bottom) reachable from a wheelchair, for compartments whose layout
+    gives no ``handle_mm``; kept for recipients who need them.
     """
+    reach_min_mm: Annotated[int, Field(ge=0, le=3000)] = 380
+    """Lowest handle height (mm above the floor) a seated user reaches (EN 301 549 8.3)."""
+    reach_max_mm: Annotated[int, Field(ge=0, le=3000)] = 1220
+    """Highest handle height (mm above the floor) a seated user reaches (EN 301 549 8.3)."""
+
+    @field_validator("reach_max_mm")
+    @classmethod
+    def _reach_is_a_range(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("reach_min_mm")
+        if low is not None and value <= low:
+            raise ValueError(f"must be above policy.reach_min_mm ({low})")
+        return value
+
     reminder_after_days: Annotated[int, Field(ge=0)] = 3
     """First reminder this many days after storing (0: none)."""
     reminder_before_expiry_days: Annotated[int, Field(ge=0)] = 2

@@ -34,11 +34,13 @@ from locker.vocabulary import DoorState, Size
 
 @dataclass(frozen=True, slots=True)
 class CompartmentSpec:
-    """A compartment as the layout describes it. ``row`` counts from 1 at the bottom."""
+    """A compartment as the layout describes it. ``row`` counts from 1 at the bottom;
+    ``handle_mm`` is the handle's height above the floor, where the layout gives it."""
 
     label: str
     size: Size
     row: int
+    handle_mm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, status
 from sqlmodel import col, select
 
 from kiosk.api.deps import CoreDep, need
-from kiosk.schemas import CompartmentAnswer, DeliveryCreate, DeliveryOut, ErrorOut
+from kiosk.schemas import CompartmentAnswer, DeliveryCreate, DeliveryOut, ErrorOut, LoadAnswer
 from locker.db import reading
 from locker.models import Delivery, Notification
 from locker.services import deliveries, loading, retrieval
@@ -75,12 +75,21 @@ def get_delivery(delivery_id: str, core: CoreDep, who: OfficeOrClerk) -> Deliver
 @router.post(
     "/{delivery_id}/load",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=CompartmentAnswer,
+    response_model=LoadAnswer,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-def load(delivery_id: str, core: CoreDep, who: Clerk) -> CompartmentAnswer:
-    """Allocate and open a compartment; the delivery is stored when the door closes."""
-    return CompartmentAnswer(compartment=loading.start_loading(core, delivery_id, actor=who.name))
+def load(delivery_id: str, core: CoreDep, who: Clerk) -> LoadAnswer:
+    """Allocate and open a compartment; the delivery is stored when the door closes.
+
+    ``within_reach`` says whether the handle is in the reach range; a recipient who needs an
+    accessible compartment and got none within reach is a warning on the clerk screen."""
+    loading.start_loading(core, delivery_id, actor=who.name)
+    placed = loading.placement(core, delivery_id)
+    return LoadAnswer(
+        compartment=placed.compartment,
+        needs_accessible=placed.needs_accessible,
+        within_reach=placed.within_reach,
+    )
 
 
 @router.post(

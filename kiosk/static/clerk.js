@@ -143,7 +143,13 @@
       pending[delivery.id] = { reference: delivery.reference, label };
       watchFor(delivery.id, "stored");
       body.dataset.loading = label;
-      say(message, t("loading_open", { label, reference: delivery.reference }));
+      let text = t("loading_open", { label, reference: delivery.reference });
+      const fellBack = answer.data.needs_accessible && !answer.data.within_reach;
+      if (answer.data.needs_accessible) {
+        text += " " + t(fellBack ? "loading_out_of_reach" : "loading_in_reach", { label });
+      }
+      body.dataset.reach = answer.data.needs_accessible ? String(answer.data.within_reach) : "";
+      say(message, text, fellBack);
       newForm.hidden = true;
       findForm.reset();
       $("reference").focus();
@@ -198,6 +204,7 @@
           email: data.email,
           locale: data.locale,
           date_of_birth: data.date_of_birth,
+          needs_accessible: data.needs_accessible === "yes",
         },
       });
       if (!announced.ok) {

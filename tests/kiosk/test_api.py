@@ -363,3 +363,23 @@ def test_sim_controls(stack):
     assert closed_item.status_code == 422  # the door is closed
     assert stack.client.post("/sim/compartments/Q1/close").status_code == 422
     assert stack.client.get("/sim/messages").json() == []
+
+
+def test_load_says_whether_the_compartment_is_within_reach(stack):
+    recipient = {"name": "Rolf Rad", "email": "rolf@example.org", "needs_accessible": True}
+    accessible = stack.announce("ACC-1", document_type="other", recipient=recipient)
+    answer = stack.client.post(
+        f"/api/v1/deliveries/{accessible['id']}/load", headers=stack.as_role("clerk")
+    )
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["needs_accessible"], body["within_reach"]) == (True, True)
+    handle = stack.world.layout.compartment(body["compartment"]).handle_mm
+    assert handle is not None and 380 <= handle <= 1220
+    other = stack.announce(
+        "OTHER-1", document_type="other", recipient=recipient | {"needs_accessible": False}
+    )
+    plain = stack.client.post(
+        f"/api/v1/deliveries/{other['id']}/load", headers=stack.as_role("clerk")
+    ).json()
+    assert (plain["needs_accessible"], plain["within_reach"]) == (False, False)
