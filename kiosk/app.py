@@ -19,10 +19,13 @@ from kiosk.api import (
     imports,
     pickup,
     session,
+    speech,
     statistics,
     webhooks,
 )
 from kiosk.sessions import StaffSessions
+from kiosk.speech.engine import Espeak
+from kiosk.speech.service import SpeechService
 from locker.codes import derive_key
 from locker.config import Settings
 from runtime.controller import Controller
@@ -74,11 +77,16 @@ def create_app(
     )
     app.state.controller = controller
     app.state.signer = StaffSessions(derive_key(settings.locker.secret_key, "session"))
+    kiosk = settings.kiosk
+    app.state.speech = SpeechService(
+        Espeak(kiosk.speech_program), kiosk.speech_wpm, kiosk.speech_cache_mb * 1024 * 1024
+    )
     errors.install(app)
     for router in (
         imports.router,
         deliveries.router,
         pickup.router,
+        speech.router,
         compartments.router,
         admin.router,
         session.router,

@@ -25,10 +25,17 @@ class UnsupportedType(errors.DomainError):
     code = "unsupported_media_type"
 
 
+class SpeechUnavailable(errors.DomainError):
+    """The synthesiser is missing or failed: the screen still shows everything."""
+
+    code = "speech_unavailable"
+
+
 STATUS: dict[type[errors.DomainError], int] = {
     NotAnImage: 400,
     BodyTooLarge: 413,
     UnsupportedType: 415,
+    SpeechUnavailable: 503,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.IllegalTransition: 409,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from locker.models import Compartment, Delivery, Notification
 from locker.services.deliveries import Announcement
@@ -238,3 +239,32 @@ class ImportOut(BaseModel):
     duplicate: int
     invalid: int
     rows: list[ImportRowOut]
+
+
+class SpeechPartIn(BaseModel):
+    """One piece of an utterance: a screen, a catalog text, a string to spell (a key, the
+    typed code), a date, or a compartment's place. Exactly one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+    screen: str | None = Field(default=None, max_length=32)
+    key: str | None = Field(default=None, max_length=64)
+    values: dict[str, Annotated[str, Field(max_length=64)] | int] = Field(
+        default_factory=dict, max_length=6
+    )
+    spell: str | None = Field(default=None, min_length=1, max_length=64)
+    date: dt.date | None = None
+    place: str | None = Field(default=None, max_length=16)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SpeechPartIn:
+        given = [self.screen, self.key, self.spell, self.date, self.place]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of screen, key, spell, date, place")
+        return self
+
+
+class SpeechIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lang: str = Field(default="de", max_length=16, description="the screen's language")
+    rate: int = Field(default=0, ge=-3, le=3, description="slower (-) or faster (+) steps")
+    parts: list[SpeechPartIn] = Field(min_length=1, max_length=8)

@@ -390,6 +390,12 @@ class KioskSection(Section):
     """The citizen screen returns to the start after this much inactivity (with a warning first)."""
     secure_cookies: bool = False
     """Mark cookies Secure (set it when served over HTTPS)."""
+    speech_program: str = "espeak-ng"
+    """The speech synthesiser run on the device (Debian's espeak-ng; docs/accessibility.md)."""
+    speech_wpm: Annotated[int, Field(ge=80, le=300)] = 160
+    """Speaking rate in words a minute before the citizen makes it slower or faster."""
+    speech_cache_mb: Annotated[int, Field(ge=0, le=1024)] = 32
+    """Memory for synthesised screen texts, so a screen speaks at once (0: synthesise always)."""
 
 
 class Settings(BaseSettings):
