@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -170,6 +171,23 @@ class Bus:
 
     def online(self, board: int) -> bool:
         return self._online[board]
+
+    def ping(self, timeout: float) -> bool:
+        """Whether the owner thread runs a job within ``timeout`` s (the watchdog's question).
+
+        The no-op waits behind at most the exchange in progress, so a False means the thread
+        is stuck, not that a board is slow. It never touches the port.
+        """
+        future: Future[None] = Future()
+        with self._gate:
+            if self._closed.is_set():
+                return False
+            self._jobs.put(_Job(_UNLOCK_PRIORITY, next(self._seq), lambda: None, future))
+        try:
+            future.result(timeout)
+        except (FutureTimeout, BusClosed):
+            return False
+        return True
 
     def close(self) -> None:
         with self._gate:

@@ -77,6 +77,14 @@ class CompositeBank:
         deadline = time.monotonic() + timeout
         return all(bank.wait_settled(max(0.0, deadline - time.monotonic())) for bank in self._banks)
 
+    def responsive(self, timeout: float) -> bool:
+        """Every part's owner threads answer (parts without threads of their own always do)."""
+        deadline = time.monotonic() + timeout
+        probes = [getattr(bank, "responsive", None) for bank in self._banks]
+        return all(
+            probe(max(0.0, deadline - time.monotonic())) for probe in probes if probe is not None
+        )
+
     def close(self) -> None:
         if self._closed:
             return

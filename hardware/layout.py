@@ -61,6 +61,7 @@ from pydantic_core import ErrorDetails
 
 from firmware_bridge.bus import PROTOCOLS, BoardSettings, BusTiming, dialect_for
 from firmware_bridge.dialect import Dialect
+from locker.config import decode_utf8, not_utf8
 from locker.ports import CompartmentSpec
 from locker.vocabulary import Size
 
@@ -177,11 +178,9 @@ def load_packaged_layout(package: str, name: str) -> Layout:
 
 def _parse_bytes(data: bytes, source: str) -> Layout:
     try:
-        text = data.decode("utf-8")
+        text = decode_utf8(data)
     except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        problem = f"not UTF-8 text: byte {data[err.start]:#04x} on line {line} (save it as UTF-8)"
-        raise LayoutError(source, [problem]) from None
+        raise LayoutError(source, [not_utf8(data, err)]) from None
     return parse_layout(text, source)
 
 

@@ -154,6 +154,11 @@ class SerialBoardBank:
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
         return self._hub.subscribe(callback)
 
+    def responsive(self, timeout: float) -> bool:
+        """Every bus owner thread runs a job within ``timeout`` s in all (for the watchdog)."""
+        deadline = time.monotonic() + timeout
+        return all(bus.ping(max(0.0, deadline - time.monotonic())) for bus in self._buses.values())
+
     def wait_settled(self, timeout: float) -> bool:
         """Wait until every bus has been swept once (the baseline for change events)."""
         deadline = time.monotonic() + timeout

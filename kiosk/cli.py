@@ -30,6 +30,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(Path(path) if path else None)
 
 
+def _source(args: argparse.Namespace) -> str:
+    """The config file as messages name it."""
+    return str(args.config or os.environ.get("LOCKER_CONFIG") or "(no config file)")
+
+
 def _core(args: argparse.Namespace) -> Core:
     settings = _settings(args)
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.database.busy_timeout_ms)
@@ -92,10 +97,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    """The same checks as ``locker serve`` (the layout file read and checked too)."""
+    from runtime.preflight import check_serving  # noqa: PLC0415 - reads the layout
+
     settings = _settings(args)
+    layout = check_serving(settings, _source(args))
     print(
         f"configuration is valid (bank {settings.locker.bank_id},"
-        f" hardware {settings.hardware.backend}, database {settings.database_url.split(':')[0]})"
+        f" {len(layout.compartments)} compartments in {layout.source},"
+        f" database {settings.database_url.split(':')[0]})"
     )
     return 0
 

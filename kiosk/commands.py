@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import secrets
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from locker.config import Settings, load_settings
 from locker.errors import Conflict
 from locker.services import accounts
 from locker.vocabulary import Role
-from runtime.signals import until_signalled
+from runtime import logs
 
 if TYPE_CHECKING:
     from runtime.controller import Controller
@@ -53,11 +52,25 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.app import create_app  # noqa: PLC0415 - the web stack only when serving
     from runtime.controller import Controller  # noqa: PLC0415
+    from runtime.preflight import check_serving  # noqa: PLC0415
 
-    settings = load_settings(_config_path(args))
-    controller = Controller(settings)
-    app = create_app(settings, controller)
-    _run(app, args.host or settings.kiosk.host, args.port or settings.kiosk.port)
+    path = _config_path(args)
+    settings = load_settings(path)
+    layout = check_serving(settings, str(path or "(no config file)"), host=args.host)
+    logs.configure()
+    controller = Controller(settings, layout=layout)
+    try:
+        controller.start()  # database checked, bank reconciled: then the listeners, then READY
+        app = create_app(settings, controller)
+        _run(
+            app,
+            controller,
+            settings,
+            args.host or settings.kiosk.host,
+            args.port or settings.kiosk.port,
+        )
+    finally:
+        controller.close()
     return 0
 
 
@@ -105,15 +118,16 @@ def seed_demo_accounts(controller: Controller) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # The simulator and the web stack only when the demo runs.
-    from hardware.layout import load_layout  # noqa: PLC0415
     from kiosk.app import create_app  # noqa: PLC0415
     from kiosk.demo import sim_router, world_controller  # noqa: PLC0415
+    from runtime.preflight import load_layout_setting  # noqa: PLC0415
     from simulator.world import WorldStateError, build_world  # noqa: PLC0415
 
+    logs.configure()
     data_dir = args.data_dir.resolve()
     config = _config_path(args)
     first = demo_settings(config, data_dir, args.host, args.port)
-    layout = load_layout(first.hardware.layout) if first.hardware.layout else None
+    layout = load_layout_setting(first, str(config or "(no config file)"))
     try:
         world = build_world(layout, state_dir=data_dir)
     except WorldStateError as err:
@@ -136,7 +150,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 flush=True,
             )
             app = create_app(settings, controller, extra_routers=[sim_router(world, controller)])
-            _run(app, args.host, args.port)
+            _run(app, controller, settings, args.host, args.port)
         finally:
             controller.close()
     finally:
@@ -144,22 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(app: Any, host: str, port: int) -> None:
-    import uvicorn  # noqa: PLC0415
+def _run(app: Any, controller: Controller, settings: Settings, host: str, port: int) -> None:
+    from kiosk.server import serve  # noqa: PLC0415 - uvicorn only when serving
 
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Kiosks keep event streams open; do not wait for them to hang up when stopping.
-    with until_signalled():  # so that the callers' finally blocks close bank and database
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=False,
-            proxy_headers=False,  # kiosk.kiosks: only security.trusted_proxies are believed
-            timeout_graceful_shutdown=3,
-        )
+    serve(app, controller, settings, host, port)

@@ -389,13 +389,36 @@ class KioskSection(Section):
     inactivity_s: Annotated[int, Field(ge=10)] = 60
     """The citizen screen returns to the start after this much inactivity (with a warning first)."""
     secure_cookies: bool = False
-    """Mark cookies Secure (set it when served over HTTPS)."""
+    """Mark cookies Secure (set it when served over HTTPS; on by itself with ``tls_certfile``)."""
     speech_program: str = "espeak-ng"
     """The speech synthesiser run on the device (Debian's espeak-ng; docs/accessibility.md)."""
     speech_wpm: Annotated[int, Field(ge=80, le=300)] = 160
     """Speaking rate in words a minute before the citizen makes it slower or faster."""
     speech_cache_mb: Annotated[int, Field(ge=0, le=1024)] = 32
     """Memory for synthesised screen texts, so a screen speaks at once (0: synthesise always)."""
+    tls_certfile: Path | None = None
+    """PEM certificate (with its chain); with ``tls_keyfile`` a second listener on
+    ``tls_host:tls_port`` speaks HTTPS for clerks on office PCs, while plain HTTP stays on
+    ``host`` (this machine). The only way to reach beyond the machine besides a reverse proxy
+    with TLS on this machine (docs/operations.md).
+    """
+    tls_keyfile: Path | None = None
+    """PEM private key of ``tls_certfile`` (readable by the service user only)."""
+    tls_host: str = "0.0.0.0"  # noqa: S104 - the HTTPS listener is for the office LAN
+    """Address the HTTPS listener binds when ``tls_certfile`` is set (``0.0.0.0``: every one)."""
+    tls_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    """Port of the HTTPS listener for clerks on office PCs."""
+
+    @field_validator("tls_keyfile")
+    @classmethod
+    def _tls_in_pairs(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if (value is None) != (info.data.get("tls_certfile") is None):
+            raise ValueError("give tls_certfile and tls_keyfile together, or neither")
+        return value
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_certfile is not None
 
 
 class Settings(BaseSettings):
@@ -442,6 +465,14 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
+def origin(key: str, source: str, environ: Mapping[str, str] | None = None) -> str:
+    """Where the setting ``section.key`` came from: its environment variable if set, else
+    ``source`` (the config file); for messages that name the place to fix."""
+    env = os.environ if environ is None else environ
+    variable = ENV_PREFIX + ENV_DELIMITER.join(key.split(".", 1)).upper()
+    return f"environment variable {variable}" if variable in env else source
+
+
 class ConfigError(Exception):
     """Settings could not be loaded; ``problems`` holds one line per wrong key."""
 
@@ -482,12 +513,28 @@ def load_settings(
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([f"config file {path} does not exist"]) from None
+    except OSError as err:
+        raise ConfigError([f"config file {path} cannot be read: {err.strerror or err}"]) from None
+    try:
+        return tomllib.loads(decode_utf8(data))
+    except UnicodeDecodeError as err:
+        raise ConfigError([f"config file {path} is {not_utf8(data, err)}"]) from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError([f"config file {path} is not valid TOML: {err}"]) from None
+
+
+def decode_utf8(data: bytes) -> str:
+    """The text of a settings file (a UTF-8 byte-order mark, as Windows editors write, is fine)."""
+    return data.decode("utf-8-sig")
+
+
+def not_utf8(data: bytes, err: UnicodeDecodeError) -> str:
+    """Where a file stops being UTF-8, for a person to find it in an editor."""
+    line = data[: err.start].count(b"\n") + 1
+    return f"not UTF-8 text: byte {data[err.start]:#04x} on line {line} (save it as UTF-8)"
 
 
 def _sections() -> dict[str, type[BaseModel]]:

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.engine import Engine
 
 import notify
 from hardware.bank import build_bank
-from hardware.layout import load_layout
+from hardware.layout import Layout
 from locker import migrate
 from locker.clock import Clock, SystemClock
 from locker.config import Settings
@@ -40,6 +39,7 @@ from locker.services.compartments import sync_compartments
 from locker.services.reconcile import reconcile
 from locker.vocabulary import Channel
 from runtime.housekeeper import Housekeeper
+from runtime.preflight import load_layout_setting
 from runtime.pump import EventPump
 from webhooks import WebhookDispatcher
 
@@ -57,6 +57,7 @@ class Controller:
         settings: Settings,
         *,
         bank: LockBank | None = None,
+        layout: Layout | None = None,
         clock: Clock | None = None,
         senders: Mapping[Channel, notify.Sender] | None = None,
         migrate_on_start: bool = False,
@@ -64,6 +65,7 @@ class Controller:
     ) -> None:
         self.settings = settings
         self._bank = bank
+        self._layout = layout
         self._clock = clock
         self._senders = senders
         self._migrate = migrate_on_start
@@ -135,8 +137,9 @@ class Controller:
                 "hardware.backend 'simulator' needs the simulated world (use: locker demo), or set"
                 " backend = 'layout' with a layout file"
             )
-        assert hardware.layout is not None
-        self._owned_bank = build_bank(load_layout(Path(hardware.layout)), hardware.pin_factory)
+        layout = self._layout or load_layout_setting(self.settings, "the settings")
+        assert layout is not None  # the settings refuse backend 'layout' without one
+        self._owned_bank = build_bank(layout, hardware.pin_factory)
         return self._owned_bank
 
     @property

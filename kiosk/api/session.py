@@ -20,7 +20,7 @@ def set_cookie(request: Request, response: Response, value: str) -> None:
         value,
         httponly=True,
         samesite="strict",
-        secure=core.settings.kiosk.secure_cookies,
+        secure=core.settings.kiosk.secure_cookies or core.settings.kiosk.tls,
         path="/",
     )
 

@@ -15,6 +15,7 @@ from locker.config import load_settings
 from locker.core import Core
 from locker.db import make_engine
 from locker.services import accounts
+from simulator.board_layouts import board_layout_toml
 
 LOCKER = str(Path(sys.executable).with_name("locker"))
 SECRET = "x" * 48
@@ -121,7 +122,11 @@ def test_configuration_errors_exit_2_and_name_the_key(tmp_path, env, message):
 
 def test_config_check(tmp_path):
     config = tmp_path / "locker.toml"
-    config.write_text("[policy]\npickup_days = 7\n")
+    layout = tmp_path / "layout.toml"
+    layout.write_text(board_layout_toml("/dev/locker-bus", ["S", "M"]))
+    config.write_text(
+        f'[policy]\npickup_days = 7\n[hardware]\nbackend = "layout"\nlayout = "{layout}"\n'
+    )
     assert run(tmp_path, "--config", str(config), "config", "check").returncode == 0
     config.write_text('[policy]\npickup_days = "a week"\n')
     result = run(tmp_path, "--config", str(config), "config", "check")
