@@ -57,8 +57,8 @@ class Listener(uvicorn.Server):
 def listener_configs(app: Any, settings: Settings, host: str, port: int) -> list[uvicorn.Config]:
     common: dict[str, Any] = {
         "log_level": "warning",
-        "access_log": False,
-        "proxy_headers": False,  # kiosk.kiosks: only security.trusted_proxies are believed  # URLs and clients are no business of the log (no personal data)
+        "access_log": False,  # URLs and clients are no business of the log (no personal data)
+        "proxy_headers": False,  # only security.trusted_proxies are believed (kiosk.kiosks)
         "timeout_graceful_shutdown": GRACEFUL_S,
         "log_config": None,  # our logging set-up (runtime.logs), not uvicorn's
     }
