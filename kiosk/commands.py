@@ -13,7 +13,7 @@ from locker.config import Settings, load_settings
 from locker.errors import Conflict
 from locker.services import accounts
 from locker.vocabulary import Role
-from runtime import logs
+from runtime import instance, logs
 
 if TYPE_CHECKING:
     from runtime.controller import Controller
@@ -59,18 +59,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     layout = check_serving(settings, str(path or "(no config file)"), host=args.host)
     logs.configure()
     controller = Controller(settings, layout=layout)
-    try:
-        controller.start()  # database checked, bank reconciled: then the listeners, then READY
-        app = create_app(settings, controller)
-        _run(
-            app,
-            controller,
-            settings,
-            args.host or settings.kiosk.host,
-            args.port or settings.kiosk.port,
-        )
-    finally:
-        controller.close()
+    with instance.hold(settings.locker.data_dir):
+        try:
+            controller.start()  # database checked, bank reconciled: then the listeners, then READY
+            app = create_app(settings, controller)
+            _run(
+                app,
+                controller,
+                settings,
+                args.host or settings.kiosk.host,
+                args.port or settings.kiosk.port,
+            )
+        finally:
+            controller.close()
     return 0
 
 
@@ -135,24 +136,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = demo_settings(config, data_dir, args.host, args.port, world.standin_settings())
-        controller = world_controller(world, settings, migrate_on_start=True).start()
-        try:
-            seed_demo_accounts(controller)
-            base = f"http://{args.host}:{args.port}"
-            print(
-                f"locker demo is running (data in {data_dir})\n"
-                f"  kiosk (citizens)   {base}/\n"
-                f"  clerk screens      {base}/clerk   (sign in as demo / demo)\n"
-                f"  simulator          {base}/sim\n"
-                f"  messages sent      {base}/sim/messages\n"
-                f"  API + docs         {base}/docs   (Authorization: Bearer {DEMO_KEY})\n"
-                "Stop with Ctrl-C; start again to find everything as it was.",
-                flush=True,
-            )
-            app = create_app(settings, controller, extra_routers=[sim_router(world, controller)])
-            _run(app, controller, settings, args.host, args.port)
-        finally:
-            controller.close()
+        with instance.hold(data_dir):  # one demo per data directory
+            controller = world_controller(world, settings, migrate_on_start=True).start()
+            try:
+                seed_demo_accounts(controller)
+                base = f"http://{args.host}:{args.port}"
+                print(
+                    f"locker demo is running (data in {data_dir})\n"
+                    f"  kiosk (citizens)   {base}/\n"
+                    f"  clerk screens      {base}/clerk   (sign in as demo / demo)\n"
+                    f"  simulator          {base}/sim\n"
+                    f"  messages sent      {base}/sim/messages\n"
+                    f"  API + docs         {base}/docs   (Authorization: Bearer {DEMO_KEY})\n"
+                    "Stop with Ctrl-C; start again to find everything as it was.",
+                    flush=True,
+                )
+                app = create_app(
+                    settings, controller, extra_routers=[sim_router(world, controller)]
+                )
+                _run(app, controller, settings, args.host, args.port)
+            finally:
+                controller.close()
     finally:
         world.close()
     return 0

@@ -92,6 +92,18 @@ class DatabaseSection(Section):
     """How long a writer waits for another to finish before giving up (SQLite)."""
 
 
+class BackupSection(Section):
+    """Copies of the database (``locker backup``, daily by the ``locker-backup.timer``)."""
+
+    dir: Path | None = None
+    """Where ``locker backup`` writes; empty: ``<data_dir>/backups``. Put it on another medium
+    (a USB stick, a network share) to survive the SD card."""
+    keep: Annotated[int, Field(ge=1, le=365)] = 14
+    """Newest copies kept; older ones are deleted after each backup."""
+    max_age_hours: Annotated[float, Field(gt=0)] = 36.0
+    """``locker doctor`` warns when the newest copy is older than this."""
+
+
 class PolicySection(Section):
     """What the city decides: how long documents wait, who must prove who they are."""
 
@@ -433,6 +445,7 @@ class Settings(BaseSettings):
 
     locker: LockerSection
     database: DatabaseSection
+    backup: BackupSection
     policy: PolicySection
     security: SecuritySection
     hardware: HardwareSection
