@@ -16,6 +16,13 @@ unreadable (offline)   nothing                     ``fault`` + alert
 
 A compartment without intent whose door stands open is recorded; an occupied one goes to
 ``fault`` with an alert, since its document is exposed.
+
+Every compartment it completes, undoes or faults is published as a :class:`DomainEvent` once
+the transaction committed, as every other state change is, so the live screens show it: a
+completion as the delivery's new state, an undo as ``delivery_<state it returned to>`` (or
+``compartment_changed`` for an empty compartment) and a fault as an ``alarm`` with ``why``
+``reconciled_fault``. The delivery moves of an undo are written to the event outbox in the
+same transaction by :func:`locker.states.move_delivery`.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from locker.db import transaction
 from locker.models import Compartment, Delivery
 from locker.ports import CompartmentReading
 from locker.services.intents import INTENT_STATES, complete_intent, undo_intent
+from locker.services.lookup import delivery_in
 from locker.states import note_door, to_fault
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
@@ -100,19 +108,11 @@ def _one(
         session.add(compartment)
     if compartment.state not in INTENT_STATES:
         if door_open and compartment.state == C.OCCUPIED:
-            to_fault(session, compartment, at=now, actor=ACTOR, why="door found open")
-            report.faulted.append(label)
+            return _fault(session, compartment, report, now, "door found open")
         return []
     if not online:
-        to_fault(
-            session,
-            compartment,
-            at=now,
-            actor=ACTOR,
-            why="could not read the door after an interrupted opening",
-        )
-        report.faulted.append(label)
-        return []
+        why = "could not read the door after an interrupted opening"
+        return _fault(session, compartment, report, now, why)
     if door_open:
         compartment.opened_since_intent = True
         report.waiting.append(label)
@@ -123,12 +123,27 @@ def _one(
         report.completed.append(label)
         return complete_intent(core, session, compartment, at=now, actor=ACTOR)
     if reading.item is not None:
+        delivery = delivery_in(session, compartment)
         undo_intent(session, compartment, at=now, actor=ACTOR, why="door never opened")
         report.undone.append(label)
-        return []
-    to_fault(session, compartment, at=now, actor=ACTOR, why="interrupted opening; look inside")
-    report.faulted.append(label)
-    return []
+        if delivery is None:
+            return [DomainEvent("compartment_changed", None, label, {"why": "reconciled_undo"})]
+        return [
+            DomainEvent(
+                f"delivery_{delivery.state}", delivery.id, label, {"why": "reconciled_undo"}
+            )
+        ]
+    return _fault(session, compartment, report, now, "interrupted opening; look inside")
+
+
+def _fault(
+    session: Session, compartment: Compartment, report: ReconcileReport, now: datetime, why: str
+) -> list[DomainEvent]:
+    """Take the compartment out of use with an alert, and say so to the live screens."""
+    to_fault(session, compartment, at=now, actor=ACTOR, why=why)
+    report.faulted.append(compartment.label)
+    data = {"why": "reconciled_fault", "detail": why}
+    return [DomainEvent("alarm", compartment.delivery_id, compartment.label, data)]
 
 
 def _delivery_state(session: Session, compartment: Compartment) -> D | None:

@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from sqlmodel import col, select
 
-from locker import codes
+from locker import codes, event_outbox
 from locker.audit import verify_chain
+from locker.core import DomainEvent
 from locker.db import reading
 from locker.errors import (
     CodeExpired,
@@ -371,6 +372,36 @@ def test_reconcile_after_power_cut_during_loading(engine, clock, settings, item_
         assert compartment(restarted, label).state == C.FAULT
         technician.clear_fault(restarted, label, document_inside=True, actor="tech")
         assert delivery(restarted, d).state == D.STORED
+
+
+@pytest.mark.parametrize("item_sensor", [True, False])
+def test_reconcile_tells_the_live_screens_what_it_undid_or_faulted(
+    engine, clock, settings, item_sensor
+):
+    world = ScriptedBank.bank_of(SMALL_BANK, item_sensor=item_sensor)
+    core = build_core(engine, clock, settings, world)
+    d = new_delivery(core, "REF-UNDO")
+    label = start_loading(core, d, actor="clerk")
+    world.close_door(label)  # the clerk shut it empty...
+    world.lose_events()  # ...and the power was cut before the controller saw it
+    restarted = build_core(engine, clock, settings, world)
+    published = []
+    restarted.listen(published.append)
+    event_outbox.register_sink(restarted, "test-sink")
+    report = reconcile(restarted)
+    if item_sensor:
+        assert report.undone == [label]
+        assert delivery(restarted, d).state == D.ANNOUNCED
+        assert published == [
+            DomainEvent("delivery_announced", d, label, {"why": "reconciled_undo"})
+        ]
+        written = event_outbox.read_after(restarted, "test-sink")
+        assert [(e.type, e.delivery_id) for e in written] == [("delivery.announced", d)]
+    else:
+        assert report.faulted == [label]
+        [alarm] = published
+        assert (alarm.kind, alarm.delivery_id, alarm.compartment) == ("alarm", d, label)
+        assert alarm.data["why"] == "reconciled_fault"
 
 
 def test_every_change_is_audited_and_chain_verifies(core, world):
