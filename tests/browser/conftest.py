@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -27,7 +26,6 @@ from sqlmodel import select
 from kiosk.app import create_app
 from kiosk.demo import sim_router, world_controller
 from kiosk.pages.serving import ThreadedServer
-from locker.core import DomainEvent
 from locker.db import reading
 from locker.models import Compartment
 from locker.services import accounts, deliveries, loading
@@ -37,6 +35,7 @@ from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
+from ..waiting import WAIT_S, Changes, wake_on_world
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -61,16 +60,15 @@ class Site:
     base: str
     controller: Controller
     world: SimulatedWorld
-    changed: threading.Condition
+    changes: Changes
 
     @property
     def core(self) -> Any:
         return self.controller.running
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    def wait_for(self, condition: Callable[[], Any], timeout: float = WAIT_S) -> Any:
         """Wait until ``condition`` holds, re-checked whenever the core or the world changes."""
-        with self.changed:
-            assert self.changed.wait_for(condition, timeout), "the expected change never came"
+        return self.changes.wait_for(condition, timeout)
 
     def announce(
         self,
@@ -173,17 +171,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
         )
         base = server.start()
         try:
-            changed = threading.Condition()
-
-            def notify_all(_event: object) -> None:
-                with changed:
-                    changed.notify_all()
-
+            changes = Changes()
             core = controller.running
-            core.listen(notify_all)
-            world.hardware.physics.listen(lambda _label: notify_all(DomainEvent("sim")))
+            wake_on_world(changes, core, world)
             accounts.add_user(core, STAFF[0], STAFF[1], frozenset(Role), actor="test")
-            yield Site(base, controller, world, changed)
+            yield Site(base, controller, world, changes)
         finally:
             server.stop()
     finally:

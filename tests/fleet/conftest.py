@@ -32,6 +32,8 @@ from locker.clock import ManualClock
 from simulator.broker import LocalBroker
 from simulator.postgres import LocalPostgres
 
+from ..waiting import Changes
+
 BOXES = ("box-1", "box-2", "box-3", "rathaus-barmen", "rathaus-elberfeld", "buergerbuero-vohwinkel")
 
 
@@ -97,21 +99,19 @@ class Stored:
 
     def __init__(self, centre: Centre) -> None:
         self.centre = centre
-        self._changed = threading.Condition()
+        self._changed = Changes()
         assert centre.ingest is not None
         centre.ingest.listen(self._notify)
 
     def _notify(self, _outcome: object) -> None:
-        with self._changed:
-            self._changed.notify_all()
+        self._changed.notify()
 
     def query(self, sql: str, **params: Any) -> list[Any]:
         with self.centre.db.connect() as connection:
             return list(connection.execute(text(sql), params))
 
     def wait(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-        with self._changed:
-            assert self._changed.wait_for(condition, timeout), "the centre never stored it"
+        self._changed.wait_for(condition, timeout, "the centre storing it")
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ class BoxClient:
     acks: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.arrived = threading.Condition()
+        self.arrived = Changes()
         self.client = fleet_mqtt.make_client(
             f"test-{self.box_id}",
             fleet_mqtt.parse_broker_url(self.broker.url),
@@ -152,12 +152,12 @@ class BoxClient:
     def _message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
         with self.arrived:
             self.received.append((message.topic, json.loads(message.payload)))
-            self.arrived.notify_all()
+            self.arrived.notify()
 
     def _published(self, _c: Any, _u: Any, mid: int, reason: Any, _p: Any) -> None:
         with self.arrived:
             self.acks[mid] = int(reason.value)
-            self.arrived.notify_all()
+            self.arrived.notify()
 
     def subscribe(self, name: str) -> None:
         done = threading.Event()
@@ -168,13 +168,11 @@ class BoxClient:
     def publish(self, name: str, payload: bytes, *, retain: bool = False) -> int:
         """Publish QoS 1 and return the broker's reason code from its PUBACK."""
         info = self.client.publish(name, payload, qos=1, retain=retain)
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: info.mid in self.acks, 10), "no PUBACK"
-            return self.acks[info.mid]
+        self.arrived.wait_for(lambda: info.mid in self.acks, what="the PUBACK")
+        return self.acks[info.mid]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
-        with self.arrived:
-            assert self.arrived.wait_for(condition, timeout), f"{self.box_id} never got it"
+        self.arrived.wait_for(condition, timeout, f"{self.box_id} getting it")
 
     def close(self) -> None:
         fleet_mqtt.stop(self.client)

@@ -27,6 +27,8 @@ from locker.db import reading
 from locker.models import AuditEvent, Delivery
 from simulator.fleet_sim import SimulatedBox, open_box
 
+from ..waiting import Changes
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "docs" / "fleet.asyncapi.yaml"
 ASYNCAPI_SCHEMA = ROOT / "node_modules" / "@asyncapi" / "specs" / "schemas" / "3.0.0.json"
@@ -48,7 +50,7 @@ class Recorder:
 
     def __init__(self, broker: Any, credentials: Any, box_id: str) -> None:
         self.messages: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Condition()
+        self._lock = Changes()
         address = fleet_mqtt.parse_broker_url(broker.url)
         self.clients = []
         for user, client_id, topics in (
@@ -75,15 +77,14 @@ class Recorder:
     def _message(self, _c: Any, _u: Any, message: Any) -> None:
         with self._lock:
             self.messages.append((message.topic, json.loads(message.payload)))
-            self._lock.notify_all()
+            self._lock.notify()
 
     def kinds(self) -> set[Topic]:
         found = {parse_topic(name) for name, _ in self.messages}
         return {kind for _, kind in filter(None, found)}
 
     def wait_for(self, kinds: set[Topic], timeout: float = 20.0) -> None:
-        with self._lock:
-            assert self._lock.wait_for(lambda: kinds <= self.kinds(), timeout), self.kinds()
+        self._lock.wait_for(lambda: kinds <= self.kinds(), timeout, f"{kinds} of {self.kinds()}")
 
     def close(self) -> None:
         for client in self.clients:

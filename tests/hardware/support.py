@@ -8,6 +8,8 @@ from collections.abc import Callable
 from hardware.layout import Layout, parse_layout
 from locker.ports import EventKind, HardwareEvent
 
+from ..waiting import Changes
+
 WAIT = 5.0
 """Upper bound for every wait on an event; tests normally finish far sooner."""
 
@@ -17,39 +19,40 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[HardwareEvent] = []
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._changes = Changes()
 
     def __call__(self, event: HardwareEvent) -> None:
-        with self._changed:
+        with self._lock:
             self.events.append(event)
-            self._changed.notify_all()
+        self._changes.notify()
 
-    def wait_for(
-        self, kind: EventKind, label: str | None = None, timeout: float = WAIT
-    ) -> HardwareEvent:
-        def find() -> HardwareEvent | None:
+    def _find(self, kind: EventKind, label: str | None) -> HardwareEvent | None:
+        with self._lock:
             return next(
                 (e for e in self.events if e.kind == kind and (label is None or e.label == label)),
                 None,
             )
 
-        with self._changed:
-            assert self._changed.wait_for(lambda: find() is not None, timeout), (
-                f"no {kind} for {label}; got {self.events}"
-            )
-            event = find()
-            assert event is not None
-            return event
+    def wait_for(
+        self, kind: EventKind, label: str | None = None, timeout: float = WAIT
+    ) -> HardwareEvent:
+        return self._changes.wait_for(
+            lambda: self._find(kind, label), timeout, f"{kind} for {label} (got {self.events})"
+        )
 
     def kinds(self, label: str | None = None) -> list[EventKind]:
-        with self._changed:
+        with self._lock:
             return [e.kind for e in self.events if label is None or e.label == label]
 
     def wait_until(
         self, condition: Callable[[list[HardwareEvent]], bool], timeout: float = WAIT
     ) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: condition(self.events), timeout)
+        def holds() -> bool:
+            with self._lock:
+                return condition(list(self.events))
+
+        return bool(self._changes.wait_for(holds, timeout))
 
 
 def serial_layout(

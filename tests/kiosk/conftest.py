@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,13 +13,13 @@ from fastapi.testclient import TestClient
 
 from kiosk.app import create_app
 from kiosk.demo import sim_router, world_controller
-from locker.core import DomainEvent
 from locker.services import accounts
 from locker.vocabulary import Role
 from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
+from ..waiting import WAIT_S, Changes, wake_on_world
 
 KEYS = {"clerk": "k-clerk", "technician": "k-tech", "admin": "k-admin", "all": "k-all"}
 PASSWORD = "correct horse battery"
@@ -33,12 +32,11 @@ class Stack:
     client: TestClient
     controller: Controller
     world: SimulatedWorld
-    changed: threading.Condition
+    changes: Changes
 
-    def wait_for(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``condition`` holds, re-checking whenever the core reports a change."""
-        with self.changed:
-            assert self.changed.wait_for(condition, timeout), "the expected change never came"
+    def wait_for(self, condition: Callable[[], Any], timeout: float = WAIT_S) -> Any:
+        """Wait until ``condition`` holds, re-checked on every domain event and world change."""
+        return self.changes.wait_for(condition, timeout)
 
     def as_role(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {KEYS[role]}"}
@@ -112,24 +110,18 @@ def running_stack(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Stack]
         controller = world_controller(
             world, settings, migrate_on_start=True, housekeeping_interval_s=3600
         )
-        changed = threading.Condition()
-
-        def notify_all(_event: DomainEvent) -> None:
-            with changed:
-                changed.notify_all()
-
+        changes = Changes()
         with TestClient(
             create_app(settings, controller, extra_routers=[sim_router(world, controller)]),
             client=KIOSK,
         ) as client:
             core = controller.running
-            core.listen(notify_all)
-            world.hardware.physics.listen(lambda _label: notify_all(DomainEvent("sim")))
+            wake_on_world(changes, core, world)
             for role, key in KEYS.items():
                 roles = frozenset(Role) if role == "all" else frozenset({Role(role)})
                 accounts.create_api_key(core, role, roles, actor="test", key=key)
                 if role != "all":
                     accounts.add_user(core, f"{role}1", PASSWORD, roles, actor="test")
-            yield Stack(client, controller, world, changed)
+            yield Stack(client, controller, world, changes)
     finally:
         world.close()

@@ -6,7 +6,6 @@ QR code in the e-mail opens the compartment → the door closes → the receipt 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from locker.clock import ManualClock
@@ -21,6 +20,7 @@ from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 from simulator.virtual_hardware import simulated_bank
 
+from ..waiting import Changes
 from .conftest import BIRTHDAY, phone_number, qr_payload_of
 
 
@@ -29,19 +29,18 @@ class Seen:
 
     def __init__(self) -> None:
         self.events: list[DomainEvent] = []
-        self._changed = threading.Condition()
+        self._changed = Changes()
 
     def __call__(self, event: DomainEvent) -> None:
         with self._changed:
             self.events.append(event)
-            self._changed.notify_all()
+            self._changed.notify()
 
     def wait_for(self, kind: str, label: str, count: int = 1) -> None:
         def seen() -> bool:
             return sum(e.kind == kind and e.compartment == label for e in self.events) >= count
 
-        with self._changed:
-            assert self._changed.wait_for(seen, timeout=10), f"no {kind} for {label}"
+        self._changed.wait_for(seen, what=f"{count} {kind} for {label}")
 
 
 def test_load_notify_and_collect_with_the_qr_code_on_the_simulated_bank(

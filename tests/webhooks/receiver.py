@@ -15,6 +15,8 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from ..waiting import Changes
+
 
 @dataclass(frozen=True)
 class Received:
@@ -35,7 +37,7 @@ class Receiver:
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _port: int = 0
-    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _changed: Changes = field(default_factory=Changes)
 
     @property
     def url(self) -> str:
@@ -77,7 +79,7 @@ class Receiver:
         except WebhookVerificationError as err:
             with self._changed:
                 self.rejected.append(str(err))
-                self._changed.notify_all()
+                self._changed.notify()
             return 400
         lower = {k.lower(): v for k, v in headers.items()}
         with self._changed:
@@ -90,14 +92,14 @@ class Receiver:
                     payload,
                 )
             )
-            self._changed.notify_all()
+            self._changed.notify()
         return self.status
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        self._changed.wait_for(
+            lambda: len(self.received) >= count, timeout, f"{count} webhooks ({self.received})"
+        )
         with self._changed:
-            assert self._changed.wait_for(lambda: len(self.received) >= count, timeout), (
-                f"expected {count} webhooks, got {len(self.received)}"
-            )
             return list(self.received)
 
     def ids(self) -> list[str]:
