@@ -1,9 +1,16 @@
 """Every error leaves the app as ``{"error": code, "detail": sentence}`` (shared/API.md).
 
-Domain errors are mapped to HTTP statuses here and nowhere else.
+Domain errors are mapped to HTTP statuses here and nowhere else. ``detail`` is for developers;
+a screen shows the catalog text of ``error``, or for bad input of ``field`` and ``reason``
+(docs/kiosk.md, *Errors on screen*). Bad input names the field and a reason code: the core's
+(``phone_invalid``) or, for a request the schema refuses, pydantic's error type
+(``string_too_short``, ``missing``), every problem in ``errors``. What a text needs besides
+(``compartment``, ``state``) comes as further keys.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -60,10 +67,14 @@ def status_of(error: errors.DomainError) -> int:
     return 409
 
 
-def body(code: str, detail: str, field: str | None = None) -> dict[str, str]:
-    found = {"error": code, "detail": detail}
+def body(
+    code: str, detail: str, field: str | None = None, reason: str | None = None
+) -> dict[str, Any]:
+    found: dict[str, Any] = {"error": code, "detail": detail}
     if field:
         found["field"] = field
+    if reason:
+        found["reason"] = reason
     return found
 
 
@@ -74,7 +85,7 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         headers["Retry-After"] = str(exc.retry_after_s)
     if isinstance(exc, errors.AuthenticationFailed):
         headers["WWW-Authenticate"] = "Bearer"
-    content = body(exc.code, exc.detail, getattr(exc, "field", None))
+    content = exc.facts | body(exc.code, exc.detail, getattr(exc, "field", None), exc.reason)
     if isinstance(exc, errors.WrongLocker):
         content["bank_id"] = exc.bank_id
     return JSONResponse(content, status_code=status_of(exc), headers=headers)
@@ -83,13 +94,16 @@ async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
-    first_field = None
     for problem in exc.errors():
         loc = [str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
-        first_field = first_field or field
-        problems.append(f"{field}: {problem.get('msg', 'invalid')}")
-    return JSONResponse(body("validation_error", "; ".join(problems), first_field), status_code=422)
+        reason = str(problem.get("type", "invalid"))
+        problems.append({"field": field, "reason": reason, "detail": problem.get("msg", "")})
+    first = problems[0] if problems else {"field": "body", "reason": "invalid"}
+    detail = "; ".join(f"{p['field']}: {p['detail']}" for p in problems)
+    content = body("validation_error", detail, first["field"], first["reason"])
+    content["errors"] = problems
+    return JSONResponse(content, status_code=422)
 
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:

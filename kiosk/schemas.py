@@ -180,10 +180,20 @@ class EventOut(BaseModel):
     hash: str
 
 
-class ErrorOut(BaseModel):
-    error: str
+class ProblemOut(BaseModel):
+    field: str
+    reason: str
     detail: str
+
+
+class ErrorOut(BaseModel):
+    """An error; a screen shows the catalog text of ``error`` (or ``field`` + ``reason``)."""
+
+    error: str
+    detail: str = Field(description="for developers and logs, in English; never shown on screen")
     field: str | None = None
+    reason: str | None = Field(default=None, description="finer cause, e.g. phone_invalid")
+    errors: list[ProblemOut] | None = Field(default=None, description="every problem (422)")
 
 
 class WebhookCreate(BaseModel):

@@ -1,18 +1,26 @@
 """The core's exception tree. The kiosk maps each ``code`` to an HTTP status in one place.
 
 ``code`` is the machine-readable error of shared/API.md; ``str(err)`` is a sentence for a
-person. Messages never say which part of a pickup attempt was wrong.
+developer or a log. Screens never show it: they look up ``code`` (and ``reason``, the finer
+cause, with ``field`` for bad input) in their catalog; ``facts`` are the values such a text
+needs (``{"compartment": "A09"}``). Messages never say which part of a pickup attempt was wrong.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class DomainError(Exception):
     code = "domain_error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(
+        self, detail: str, *, reason: str | None = None, facts: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.reason = reason
+        self.facts = facts or {}
 
 
 class NotFound(DomainError):
@@ -32,8 +40,8 @@ class InvalidInput(DomainError):
 
     code = "invalid_input"
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, field: str, detail: str, reason: str = "invalid", **facts: Any) -> None:
+        super().__init__(detail, reason=reason, facts=facts)
         self.field = field
 
 

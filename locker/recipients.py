@@ -20,16 +20,20 @@ def normalise_phone(raw: str, default_region: str) -> str:
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput("recipient.phone", f"{raw!r} is not a phone number") from None
+        raise InvalidInput(
+            "recipient.phone", f"{raw!r} is not a phone number", "phone_invalid"
+        ) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput("recipient.phone", f"{raw!r} is not a valid phone number")
+        raise InvalidInput(
+            "recipient.phone", f"{raw!r} is not a valid phone number", "phone_invalid"
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def normalise_email(raw: str) -> str:
     email = raw.strip()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidInput("recipient.email", f"{raw!r} is not an e-mail address")
+        raise InvalidInput("recipient.email", f"{raw!r} is not an e-mail address", "email_invalid")
     local, domain = email.rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
@@ -38,11 +42,17 @@ def normalise_locale(raw: str) -> str:
     locale = raw.strip().replace("_", "-")
     locale = locale[:2].lower() + locale[2:].upper()
     if not _LOCALE.match(locale):
-        raise InvalidInput("recipient.locale", f"{raw!r} is not a language code such as de or en")
+        raise InvalidInput(
+            "recipient.locale", f"{raw!r} is not a language code such as de or en", "locale_invalid"
+        )
     return locale
 
 
 def check_birth_date(value: date, today: date) -> date:
     if value > today or value.year < 1900:
-        raise InvalidInput("recipient.date_of_birth", f"{value.isoformat()} is not a birth date")
+        raise InvalidInput(
+            "recipient.date_of_birth",
+            f"{value.isoformat()} is not a birth date",
+            "birth_date_invalid",
+        )
     return value

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { t, call, idleTimer } = LOCKER;
+  const { t, explain, call, idleTimer } = LOCKER;
   const body = document.body;
   const $ = (id) => document.getElementById(id);
   const lang = body.dataset.lang || "de";
@@ -18,15 +18,52 @@
     element.classList.toggle("bad", Boolean(bad));
   }
 
-  /* What went wrong, in the screen's language where the error code is known; `special` maps
-     further error codes to messages of the calling screen. */
+  /* What went wrong, in the screen's language (never the API's English `detail`); `special`
+     maps further error codes to messages of the calling screen. */
   function failure(answer, special) {
     const code = answer.data.error;
     if (special && special[code]) return special[code];
     if (answer.status === 403) return t("forbidden");
     if (code === "hardware_unavailable") return t("staff_hardware_unavailable");
     if (code === "no_compartment_free") return t("staff_no_compartment_free");
-    return t("error_generic", { detail: answer.data.detail || answer.status });
+    return explain(answer);
+  }
+
+  /* Bad input: mark the form's field the API named (`recipient.phone` → name="phone"), say
+     what is wrong right under it (the status line may be off a small screen) and put the
+     cursor there, so the clerk sees where. */
+  function markField(form, answer, text) {
+    for (const field of form.querySelectorAll("[aria-invalid]")) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+    }
+    for (const old of form.querySelectorAll(".field-error")) old.remove();
+    if (!answer) return;
+    const named = (answer.data.field || "").split(".").pop();
+    const field = named && form.querySelector(`[name="${named}"]`);
+    if (!field) return;
+    const note = document.createElement("p");
+    note.className = "field-error";
+    note.id = field.id + "-error";
+    note.textContent = text;
+    field.after(note);
+    field.setAttribute("aria-invalid", "true");
+    field.setAttribute("aria-describedby", note.id);
+    field.focus();
+  }
+
+  /* A date as the clerk types it (17.05.1990, 17/05/1990, 17051990, 1990-05-17) → ISO; what
+     cannot be read is sent as typed, and the API's answer says what is wrong in the catalog. */
+  function isoDate(text) {
+    const value = (text || "").trim();
+    let parts = value.split(/[.\/\-\s]+/);
+    if (parts.length === 1 && /^\d{8}$/.test(value)) {
+      parts = [value.slice(0, 2), value.slice(2, 4), value.slice(4)];
+    }
+    if (parts.length !== 3 || !parts.every((p) => /^\d+$/.test(p))) return value || undefined;
+    const [day, month, year] = parts[0].length === 4 ? [parts[2], parts[1], parts[0]] : parts;
+    if (year.length !== 4) return value;
+    return `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   }
 
   function formData(form) {
@@ -174,16 +211,31 @@
       $("reference").focus();
     });
 
+    /* A reference that exists already: where the document is, or what became of it. */
+    function whereIs(delivery) {
+      const reference = delivery.reference;
+      if (delivery.compartment && ["loading", "stored", "collecting", "retrieving", "expired"].includes(delivery.state)) {
+        return t("load_duplicate_in", { reference, label: delivery.compartment });
+      }
+      return t("load_duplicate_state", { reference, state: t("dstate_" + delivery.state) });
+    }
+
+    /* The reference is looked up the moment it is entered (Enter, or the scanner's Enter):
+       announced → load it; any other state → say at once where it is; unknown → announce. */
     findForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const reference = $("reference").value.trim();
       if (!reference) return;
-      const url = "/api/v1/deliveries?state=announced&reference=" + encodeURIComponent(reference);
-      const answer = await call("GET", url);
+      const answer = await call("GET", "/api/v1/deliveries?reference=" + encodeURIComponent(reference));
+      const found = answer.ok ? answer.data.find((d) => d.reference === reference) : null;
       if (!answer.ok) {
         say(message, failure(answer), true);
-      } else if (answer.data.length) {
-        await load(answer.data[0]);
+      } else if (found && found.state === "announced") {
+        await load(found);
+      } else if (found) {
+        say(message, whereIs(found), true);
+        newForm.hidden = true;
+        $("reference").select();
       } else {
         say(message, "");
         newForm.hidden = false;
@@ -203,14 +255,18 @@
           phone: data.phone,
           email: data.email,
           locale: data.locale,
-          date_of_birth: data.date_of_birth,
+          date_of_birth: isoDate(data.date_of_birth),
           needs_accessible: data.needs_accessible === "yes",
         },
       });
       if (!announced.ok) {
-        say(message, failure(announced), true);
+        const exists = announced.data.reason === "reference_exists";
+        const text = exists ? whereIs(announced.data) : failure(announced);
+        say(message, text, true);
+        markField(newForm, announced, text);
         return;
       }
+      markField(newForm, null);
       newForm.reset();
       await load(announced.data);
     });

@@ -10,6 +10,27 @@ const LOCKER = (() => {
     return text.replace(/\{(\w+)\}/g, (all, name) =>
       values && name in values ? String(values[name]) : all);
   }
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(messages, key);
+  }
+
+  /* An API error in the page's language, never its English `detail`: the catalog text of
+     `err_<error>`, or for bad input of the field (`field_<field>`) and its reason
+     (`reason_<reason>`, the core's or pydantic's code); an unknown code says so generically. */
+  function explain(answer) {
+    const data = answer.data || {};
+    const facts = Object.assign({}, data);
+    if (data.reason && has("err_" + data.reason)) return t("err_" + data.reason, facts);
+    if (data.field && (data.error === "invalid_input" || data.error === "validation_error")) {
+      const fieldKey = "field_" + data.field.replace(/\.\d+/g, "");
+      const field = has(fieldKey) ? t(fieldKey) : t("field_unknown");
+      const code = /^date_/.test(data.reason || "") ? "date_invalid" : data.reason;
+      const reason = has("reason_" + code) ? t("reason_" + code) : t("reason_invalid");
+      return t("error_field", { field, reason });
+    }
+    if (data.error && has("err_" + data.error)) return t("err_" + data.error, facts);
+    return t("error_unknown", { status: answer.status });
+  }
 
   /* One JSON call; never throws: {ok, status, data, retryAfter}. */
   async function call(method, url, body, headers) {
@@ -78,5 +99,5 @@ const LOCKER = (() => {
     element.hidden = !visible;
   }
 
-  return { t, call, idleTimer, show };
+  return { t, has, explain, call, idleTimer, show };
 })();

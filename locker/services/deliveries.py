@@ -44,8 +44,18 @@ def announce(core: Core, new: Announcement, *, actor: str) -> Delivery:
     now = core.clock.now()
     delivery = prepare(core, new, now)
     with transaction(core.engine) as session:
-        if delivery_by_reference(session, delivery.reference) is not None:
-            raise Conflict(f"A delivery with reference {delivery.reference!r} exists already.")
+        existing = delivery_by_reference(session, delivery.reference)
+        if existing is not None:
+            raise Conflict(
+                f"A delivery with reference {delivery.reference!r} exists already.",
+                reason="reference_exists",
+                facts={
+                    "reference": existing.reference,
+                    "delivery_id": existing.id,
+                    "state": existing.state,
+                    "compartment": existing.compartment,
+                },
+            )
         write_announced(session, delivery, actor=actor, at=now)
     core.publish(DomainEvent("delivery_announced", delivery.id))
     return delivery
@@ -59,13 +69,16 @@ def prepare(core: Core, new: Announcement, now: datetime) -> Delivery:
     """
     reference = new.reference.strip()
     if not reference or len(reference) > 64:
-        raise InvalidInput("reference", "reference must be 1 to 64 characters")
+        raise InvalidInput("reference", "reference must be 1 to 64 characters", "length")
     if not new.phone and not new.email:
-        raise InvalidInput("recipient", "give the recipient's phone number or e-mail address")
+        raise InvalidInput(
+            "recipient", "give the recipient's phone number or e-mail address", "contact_missing"
+        )
     if new.document_type in core.settings.policy.second_factor_documents and not new.date_of_birth:
         raise InvalidInput(
             "recipient.date_of_birth",
             f"a {new.document_type.value} is handed out only against the date of birth; give it",
+            "birth_date_required",
         )
     return Delivery(
         id=secrets.token_hex(8),

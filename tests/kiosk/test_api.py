@@ -48,24 +48,48 @@ def test_duplicate_reference_is_409(stack):
         },
     )
     assert answer.status_code == 409 and answer.json()["error"] == "conflict"
+    found = answer.json()
+    assert found["reason"] == "reference_exists"
+    assert (found["reference"], found["state"], found["compartment"]) == (
+        "P-dup",
+        "announced",
+        None,
+    )
+
+
+def test_a_duplicate_of_a_stored_reference_names_its_compartment(stack):
+    delivery_id, label = stack.load("P-in")
+    answer = stack.client.post(
+        "/api/v1/deliveries",
+        headers=stack.as_role("clerk"),
+        json={
+            "reference": "P-in",
+            "document_type": "other",
+            "recipient": {"name": "A", "email": "a@b.de"},
+        },
+    )
+    found = answer.json()
+    assert (found["delivery_id"], found["compartment"]) == (delivery_id, label)
 
 
 @pytest.mark.parametrize(
-    ("patch", "field"),
+    ("patch", "field", "reason"),
     [
-        ({"document_type": "birth_certificate"}, "document_type"),
-        ({"size": "XL"}, "size"),
-        ({"recipient": {"name": "A", "phone": "0"}}, "recipient.phone"),
-        ({"recipient": {"name": "A", "email": "not-mail"}}, "recipient.email"),
-        ({"recipient": {"name": "A"}}, "recipient"),
+        ({"document_type": "birth_certificate"}, "document_type", "enum"),
+        ({"size": "XL"}, "size", "enum"),
+        ({"recipient": {"name": "A", "phone": "0"}}, "recipient.phone", "phone_invalid"),
+        ({"recipient": {"name": "A", "email": "not-mail"}}, "recipient.email", "email_invalid"),
+        ({"recipient": {"name": "A"}}, "recipient", "contact_missing"),
         (
             {"recipient": {"name": "A", "email": "a@b.de", "date_of_birth": "1990-13-01"}},
             "recipient.date_of_birth",
+            "date_from_datetime_parsing",
         ),
-        ({"reference": ""}, "reference"),
+        ({"reference": ""}, "reference", "string_too_short"),
+        ({"reference": " "}, "reference", "length"),
     ],
 )
-def test_validation_errors_name_the_field(stack, patch, field):
+def test_validation_errors_name_the_field_and_a_reason_code(stack, patch, field, reason):
     body = {
         "reference": "P-bad",
         "document_type": "other",
@@ -74,7 +98,10 @@ def test_validation_errors_name_the_field(stack, patch, field):
     answer = stack.client.post("/api/v1/deliveries", json=body, headers=stack.as_role("clerk"))
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"] in ("validation_error", "invalid_input")
-    assert answer.json()["field"] == field
+    assert (answer.json()["field"], answer.json()["reason"]) == (field, reason)
+    if answer.json()["error"] == "validation_error":
+        first = answer.json()["errors"][0]
+        assert (first["field"], first["reason"]) == (field, reason)
 
 
 def test_whole_journey_over_http(stack):
