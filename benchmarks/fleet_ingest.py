@@ -20,18 +20,15 @@ Targets (issue 14): 50 boxes at one event a second each, p99 â‰¤ 1 s, catch-up â
 lost or duplicated. The machine's load average is printed with the figures: on a shared
 machine with two cores they mean little without it.
 
-Run: ``python -m benchmarks.fleet_ingest [--boxes 50] [--outage-s 600] [--json]``.
+Run: ``locker bench --only fleet_ingest [--set boxes=50] [--set outage_s=600] [--json]`` (long:
+plain ``locker bench`` leaves it out).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 import os
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,53 +40,21 @@ from typing import Any
 import httpx2 as httpx
 from sqlalchemy import create_engine, text
 
+from benchmarks.harness import (
+    Benchmark,
+    Figure,
+    Target,
+    children,
+    cpu_seconds,
+    load_average,
+    percentiles,
+    rss_mb,
+)
 from simulator.broker import LocalBroker, free_port
 from simulator.postgres import LocalPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGETS = {"p99_ms": 1000.0, "catch_up_s": 60.0, "lost": 0, "duplicated": 0}
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-    p99 = ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 1),
-        "p99_ms": round(p99 * 1000, 1),
-        "max_ms": round(ordered[-1] * 1000, 1),
-        "samples": len(ordered),
-    }
-
-
-def proc_usage(pid: int) -> tuple[float, float]:
-    """CPU seconds (user + system) and RSS in MB of one process, from /proc."""
-    where = Path("/proc") / str(pid)
-    stat = (where / "stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    rss = next(
-        int(line.split()[1])
-        for line in (where / "status").read_text().splitlines()
-        if line.startswith("VmRSS:")
-    )
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, rss / 1024
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def load_average() -> list[float]:
-    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
@@ -183,7 +148,7 @@ def measure(boxes: int, warmup_s: float, window_s: float, outage_s: float) -> di
         wait_until(lambda: len(fleet.stored_through()) == boxes, 180, "every box reports")
         time.sleep(warmup_s)  # the benchmark's own pacing: a window of steady traffic
         start = fleet.query("SELECT now()")[0][0]
-        centre_cpu_start = proc_usage(fleet.centre.pid)[0]
+        centre_cpu_start = cpu_seconds(fleet.centre.pid)
         time.sleep(window_s)
         end = fleet.query("SELECT now()")[0][0]
         rows = fleet.query(
@@ -201,9 +166,9 @@ def measure(boxes: int, warmup_s: float, window_s: float, outage_s: float) -> di
             b=end,
         )[0][0]
         figures["ingest_per_s"] = round(stored / seconds, 1)
-        centre_cpu = proc_usage(fleet.centre.pid)[0] - centre_cpu_start
+        centre_cpu = cpu_seconds(fleet.centre.pid) - centre_cpu_start
         figures["centre_cpu_share"] = round(centre_cpu / seconds, 3)
-        sim_cpu = sum(proc_usage(pid)[0] for pid in children(fleet.sim.pid))
+        sim_cpu = sum(cpu_seconds(pid) for pid in children(fleet.sim.pid))
         figures["load_after_window"] = load_average()
 
         fleet.broker.stop()
@@ -241,49 +206,60 @@ def measure(boxes: int, warmup_s: float, window_s: float, outage_s: float) -> di
         figures["events_total"] = sum(len(v) for v in outboxes.values())
         figures["lost"] = sum(len(set(outboxes[b]) - set(at_centre[b])) for b in fleet.box_ids)
         figures["duplicated"] = sum(len(v) - len(set(v)) for v in at_centre.values())
-        cpu, rss = proc_usage(fleet.centre.pid)
-        figures["centre_rss_mb"] = round(rss, 1)
-        figures["centre_cpu_s"] = round(cpu, 1)
+        figures["centre_rss_mb"] = round(rss_mb(fleet.centre.pid), 1)
+        figures["centre_cpu_s"] = round(cpu_seconds(fleet.centre.pid), 1)
         figures["sim_cpu_per_box_and_s"] = round(sim_cpu / boxes / (seconds + warmup_s), 4)
-        figures["sim_rss_mb"] = round(sum(proc_usage(p)[1] for p in children(fleet.sim.pid)), 1)
+        figures["sim_rss_mb"] = round(sum(rss_mb(p) for p in children(fleet.sim.pid)), 1)
     finally:
         fleet.close()
     return figures
 
 
-def report(figures: dict[str, Any]) -> str:
-    lag = figures["event_to_stored"]
-    lines = [
-        f"fleet: {figures['boxes']} boxes, outage {figures['outage_s']:.0f} s",
-        f"  event -> stored       p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms"
-        f" ({lag['samples']} events; target p99 <= {TARGETS['p99_ms']:.0f} ms)",
-        f"  offered / ingest      {figures['offered_per_s']} / {figures['ingest_per_s']} events/s",
-        f"  catch-up              {figures['catch_up_s']} s for {figures['backlog_events']} events"
-        f" (target <= {TARGETS['catch_up_s']:.0f} s)",
-        f"  lost / duplicated     {figures['lost']} / {figures['duplicated']}"
-        f" of {figures['events_total']} events",
-        f"  centre                RSS {figures['centre_rss_mb']} MB,"
-        f" CPU {figures['centre_cpu_share'] * 100:.0f} % of a core while ingesting",
-        f"  sim                   {figures['sim_cpu_per_box_and_s'] * 1000:.1f} ms CPU per box"
-        f" and second, RSS {figures['sim_rss_mb']} MB",
-        f"  load average          {figures['load_after_window']} (window),"
-        f" {figures['load_after_catch_up']} (catch-up); {os.cpu_count()} cores",
+def run(boxes: int, warmup_s: float, window_s: float, outage_s: float) -> list[Figure]:
+    found = measure(boxes, warmup_s, window_s, outage_s)
+    lag = found["event_to_stored"]
+    total = found["events_total"]
+    return [
+        Figure("event_to_stored_p50_ms", lag.p50_ms, "ms", "event at a box -> stored, p50"),
+        Figure(
+            "event_to_stored_p99_ms",
+            lag.p99_ms,
+            "ms",
+            f"event at a box -> stored, p99 of {lag.samples}",
+            Target(TARGETS["p99_ms"]),
+        ),
+        Figure("offered_per_s", found["offered_per_s"], "/s", f"events offered by {boxes} boxes"),
+        Figure("ingest_per_s", found["ingest_per_s"], "/s", "events stored by the centre"),
+        Figure(
+            "catch_up_s",
+            found["catch_up_s"],
+            "s",
+            f"catch-up of {found['backlog_events']} events after a {outage_s:g} s outage",
+            Target(TARGETS["catch_up_s"]),
+        ),
+        Figure("lost", found["lost"], "", f"events lost of {total}", Target(0)),
+        Figure("duplicated", found["duplicated"], "", f"events stored twice of {total}", Target(0)),
+        Figure("centre_rss_mb", found["centre_rss_mb"], "MB", "centre RSS at the end"),
+        Figure(
+            "centre_cpu_percent",
+            found["centre_cpu_share"] * 100,
+            "%",
+            "centre CPU while ingesting (of one core)",
+        ),
+        Figure(
+            "sim_cpu_per_box_ms",
+            found["sim_cpu_per_box_and_s"] * 1000,
+            "ms",
+            "sim CPU per box and second",
+        ),
+        Figure("sim_rss_mb", found["sim_rss_mb"], "MB", "sim RSS (all its processes)"),
     ]
-    return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet_ingest")
-    parser.add_argument("--boxes", type=int, default=50)
-    parser.add_argument("--warmup-s", type=float, default=30.0)
-    parser.add_argument("--window-s", type=float, default=120.0)
-    parser.add_argument("--outage-s", type=float, default=600.0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    figures = measure(args.boxes, args.warmup_s, args.window_s, args.outage_s)
-    print(json.dumps(figures) if args.json else report(figures))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+BENCHMARK = Benchmark(
+    title="the fleet: simulated boxes into the centre through Mosquitto (long)",
+    run=run,
+    full={"boxes": 50, "warmup_s": 30.0, "window_s": 120.0, "outage_s": 600.0},
+    smoke={"boxes": 2, "warmup_s": 1.0, "window_s": 2.0, "outage_s": 1.0},
+    long=True,
+)

@@ -81,6 +81,7 @@ def create_app(
     app.state.speech = SpeechService(
         Espeak(kiosk.speech_program), kiosk.speech_wpm, kiosk.speech_cache_mb * 1024 * 1024
     )
+    app.state.frames = pickup.FrameLimiter(settings.kiosk.camera_frames_per_s)
     errors.install(app)
     for router in (
         imports.router,

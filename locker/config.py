@@ -408,6 +408,8 @@ class KioskSection(Section):
     """Speaking rate in words a minute before the citizen makes it slower or faster."""
     speech_cache_mb: Annotated[int, Field(ge=0, le=1024)] = 32
     """Memory for synthesised screen texts, so a screen speaks at once (0: synthesise always)."""
+    camera_frames_per_s: Annotated[float, Field(gt=0, le=1000)] = 10.0
+    """Camera frames a kiosk may send per second before it is answered 429 (a camera sends 2–5)."""
     tls_certfile: Path | None = None
     """PEM certificate (with its chain); with ``tls_keyfile`` a second listener on
     ``tls_host:tls_port`` speaks HTTPS for clerks on office PCs, while plain HTTP stays on

@@ -80,6 +80,11 @@ class Inbox:
                 if (channel is None or e["channel"] == channel) and (to is None or e["to"] == to)
             ]
 
+    def since(self, index: int) -> list[Entry]:
+        """Copies of the entries from position ``index`` on (a reader's cursor over a long run)."""
+        with self._changed:
+            return [copy.deepcopy(e) for e in self._entries[index:]]
+
     def __len__(self) -> int:
         with self._changed:
             return len(self._entries)

@@ -6,6 +6,7 @@ import io
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from PIL import Image, UnidentifiedImageError
@@ -47,24 +48,24 @@ def pickup(body: PickupIn, request: Request, core: CoreDep) -> CompartmentAnswer
 
 
 class FrameLimiter:
-    """At most ``rate`` frames a second per client (a camera needs 2–5; more is abuse)."""
+    """At most ``rate`` frames a second per client (a camera needs 2–5; more is abuse).
 
-    def __init__(self, rate: float = 10.0) -> None:
+    One per app (``app.state.frames``, from ``[kiosk] camera_frames_per_s``)."""
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
-        self._tokens: dict[str, tuple[float, float]] = defaultdict(lambda: (rate, time.monotonic()))
+        self._monotonic = monotonic
+        self._tokens: dict[str, tuple[float, float]] = defaultdict(lambda: (rate, monotonic()))
         self._lock = threading.Lock()
 
     def take(self, client: str) -> None:
         with self._lock:
             tokens, last = self._tokens[client]
-            now = time.monotonic()
+            now = self._monotonic()
             tokens = min(self.rate, tokens + (now - last) * self.rate)
             if tokens < 1:
                 raise RateLimited("Too many camera frames; slow down.", 1)
             self._tokens[client] = (tokens - 1, now)
-
-
-_frames = FrameLimiter()
 
 
 def decode_frame(data: bytes) -> list[str]:
@@ -97,7 +98,8 @@ def decode_frame(data: bytes) -> list[str]:
 )
 async def scan(request: Request, core: CoreDep) -> dict[str, list[str]]:
     """Decode the QR codes in one camera frame; an empty list when there is none."""
-    _frames.take(kiosk_of(request, core.settings.security.kiosk_addresses))
+    limiter: FrameLimiter = request.app.state.frames
+    limiter.take(kiosk_of(request, core.settings.security.kiosk_addresses))
     data = await request.body()
     if len(data) > MAX_FRAME_BYTES:
         raise InvalidInput("body", "The frame is larger than 5 MB.")

@@ -1,6 +1,6 @@
 """uvicorn in a thread, on a port the system picks, that says when it listens.
 
-For the browser tests and the kiosk benchmark, which drive the real app over real sockets.
+For the browser tests, which drive the real app over real sockets.
 """
 
 from __future__ import annotations
