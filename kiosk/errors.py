@@ -50,6 +50,7 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.NoCompartmentFree: 409,
     errors.CodeInvalid: 404,
     errors.SecondFactorRequired: 428,
+    errors.DateOfBirthWrong: 403,
     errors.CodeExpired: 410,
     errors.WrongLocker: 409,
     errors.RateLimited: 429,

@@ -132,10 +132,21 @@ class PickupIn(BaseModel):
         description="the typed code (any case and grouping) or the QR payload",
     )
     date_of_birth: date | None = None
+    verify_only: bool = Field(
+        default=False,
+        description='check code and date of birth and open nothing: 200 {"verified": true}',
+    )
 
 
 class CompartmentAnswer(BaseModel):
     compartment: str
+
+
+class PickupAnswer(BaseModel):
+    """``{"compartment": "A03"}`` when the door opens, ``{"verified": true}`` for a check."""
+
+    compartment: str | None = None
+    verified: bool | None = None
 
 
 class LoadAnswer(CompartmentAnswer):

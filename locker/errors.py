@@ -57,6 +57,16 @@ class SecondFactorRequired(DomainError):
     code = "second_factor_required"
 
 
+class DateOfBirthWrong(DomainError):
+    """The code is right, the date of birth is not; ``tries_left`` before the delivery locks."""
+
+    code = "date_of_birth_wrong"
+
+    def __init__(self, detail: str, tries_left: int) -> None:
+        super().__init__(detail, facts={"tries_left": tries_left})
+        self.tries_left = tries_left
+
+
 class CodeExpired(DomainError):
     code = "expired"
 

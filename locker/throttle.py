@@ -65,6 +65,12 @@ def fail(session: Session, key: str, rule: Backoff, now: datetime) -> int:
     return locked
 
 
+def failures_in_a_row(session: Session, key: str) -> int:
+    """Failures of ``key`` since its last success or lockout."""
+    row = session.exec(select(Throttle).where(col(Throttle.key) == key)).one_or_none()
+    return row.failures if row is not None else 0
+
+
 def succeed(session: Session, key: str) -> None:
     row = session.exec(select(Throttle).where(col(Throttle.key) == key)).one_or_none()
     if row is not None:

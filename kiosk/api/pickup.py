@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.api.deps import CoreDep
 from kiosk.errors import NotAnImage
 from kiosk.kiosks import kiosk_of
-from kiosk.schemas import CompartmentAnswer, ErrorOut, PickupIn
+from kiosk.schemas import ErrorOut, PickupAnswer, PickupIn
 from locker.errors import InvalidInput, RateLimited
 from locker.services.pickup import pickup as pickup_service
+from locker.services.pickup import verify
 
 router = APIRouter(prefix="/api/v1", tags=["kiosk"])
 MAX_FRAME_BYTES = 5 * 1024 * 1024
@@ -26,7 +27,8 @@ MAX_FRAME_BYTES = 5 * 1024 * 1024
 
 @router.post(
     "/pickup",
-    response_model=CompartmentAnswer,
+    response_model=PickupAnswer,
+    response_model_exclude_none=True,
     responses={
         403: {"model": ErrorOut},
         404: {"model": ErrorOut},
@@ -36,15 +38,16 @@ MAX_FRAME_BYTES = 5 * 1024 * 1024
         503: {"model": ErrorOut},
     },
 )
-def pickup(body: PickupIn, request: Request, core: CoreDep) -> CompartmentAnswer:
-    """Check the code (and date of birth where needed) and open the compartment."""
-    granted = pickup_service(
-        core,
-        body.code,
-        date_of_birth=body.date_of_birth,
-        kiosk=kiosk_of(request, core.settings.security.kiosk_addresses),
-    )
-    return CompartmentAnswer(compartment=granted.compartment)
+def pickup(body: PickupIn, request: Request, core: CoreDep) -> PickupAnswer:
+    """Check the code (and date of birth where needed) and open the compartment.
+
+    403 ``date_of_birth_wrong`` carries ``tries_left``; ``verify_only`` opens nothing."""
+    kiosk = kiosk_of(request, core.settings.security.kiosk_addresses)
+    if body.verify_only:
+        verify(core, body.code, date_of_birth=body.date_of_birth, kiosk=kiosk)
+        return PickupAnswer(verified=True)
+    granted = pickup_service(core, body.code, date_of_birth=body.date_of_birth, kiosk=kiosk)
+    return PickupAnswer(compartment=granted.compartment)
 
 
 class FrameLimiter:

@@ -8,7 +8,9 @@
   const $ = (id) => document.getElementById(id);
   const SCAN_EVERY_MS = 300;
   const codeField = $("code");
-  const state = { code: "", dob: null, label: null, scanning: false, stream: null, busy: false };
+  const state = {
+    code: "", typed: false, dob: null, label: null, scanning: false, stream: null, busy: false,
+  };
 
   /* -- steps ------------------------------------------------------------------------- */
   function step(name) {
@@ -23,13 +25,26 @@
 
   function restart() {
     Object.assign(state, { code: "", dob: null, label: null });
+    clearSteps();
     $("code").value = "";
+    step("scan");
+  }
+
+  /* "Try again" after an error: back to the code step with the typed code kept (to correct a
+     typo); a scanned QR payload is not shown in the field. */
+  function retry() {
+    Object.assign(state, { dob: null, label: null });
+    clearSteps();
+    $("code").value = state.typed ? state.code : "";
+    step("scan");
+  }
+
+  function clearSteps() {
     $("dob").value = "";
     $("code-error").textContent = "";
     $("dob-error").textContent = "";
     $("error-text").textContent = "";
     for (const cell of document.querySelectorAll(".cell.open")) cell.classList.remove("open");
-    step("scan");
   }
 
   /* Back to the welcome screen in the default language: nothing stays on screen. */
@@ -70,19 +85,30 @@
     return bare.length === Number(codeField.dataset.length) && /^[0-9A-HJKMNP-TV-Z]+$/.test(bare);
   }
 
-  async function submit() {
+  /* One pickup call; `verifyOnly` checks code and date of birth and opens nothing. */
+  async function submit(verifyOnly) {
     if (state.busy) return;  // a second Enter or tap while the first is on its way
     state.busy = true;
     $("busy").textContent = t("checking");
     const request = { code: state.code };
     if (state.dob) request.date_of_birth = state.dob;
+    if (verifyOnly) request.verify_only = true;
     const answer = await call("POST", "/api/v1/pickup", request);
     state.busy = false;
     $("busy").textContent = "";
-    if (answer.ok) {
+    if (answer.ok && answer.data.verified) {
+      step("confirm");
+    } else if (answer.ok) {
       opened(answer.data.compartment);
     } else if (answer.status === 428 && !state.dob) {
       step("dob");
+    } else if (answer.data.error === "date_of_birth_wrong") {
+      /* The code is right: stay on the date, emptied, and say how many tries are left. */
+      state.dob = null;
+      const tries = Number(answer.data.tries_left || 0);
+      showDigits("");
+      $("dob-error").textContent = tries === 1 ? t("dob_wrong_one") : t("dob_wrong", { tries });
+      $("dob").focus();
     } else {
       state.dob = null;
       $("error-text").textContent = errorText(answer);
@@ -105,6 +131,7 @@
     }
     $("code-error").textContent = "";
     state.code = typed;
+    state.typed = true;
     submit();
   });
 
@@ -159,18 +186,29 @@
     $("code-error").textContent = "";
   });
 
-  /* A scanner types wherever the focus is: on the code step, keys typed outside a field go
-     into the code field. */
+  /* A scanner or a physical keyboard types wherever the focus is: keys typed outside a
+     field go into the step's field (the code, or the digits of the date of birth), Backspace
+     deletes there and Enter submits it. */
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     const inField = target instanceof HTMLInputElement;
-    if (body.dataset.step !== "scan" || inField || event.ctrlKey || event.altKey || event.metaKey) {
-      return;
-    }
-    if (event.key.length === 1 && event.key !== " ") {
+    const field = { scan: codeField, dob: $("dob") }[body.dataset.step];
+    if (!field || inField || event.ctrlKey || event.altKey || event.metaKey) return;
+    const onButton = target instanceof HTMLButtonElement || target instanceof HTMLAnchorElement;
+    if (event.key === "Enter" && !onButton) {
       event.preventDefault();
-      codeField.focus();
-      codeField.value += event.key;
+      field.form.requestSubmit();
+    } else if (event.key === "Backspace") {
+      event.preventDefault();
+      field.focus();
+      field.value = field.value.slice(0, -1);
+      field.dispatchEvent(new Event("input"));
+    } else if (event.key.length === 1 && event.key !== " ") {
+      if (field.id === "dob" && !/\d/.test(event.key)) return;
+      event.preventDefault();
+      field.focus();
+      field.value += event.key;
+      field.dispatchEvent(new Event("input"));
     }
   });
   $("dob").addEventListener("input", () => showDigits(digits()));
@@ -184,9 +222,9 @@
     }
     $("dob-error").textContent = "";
     state.dob = iso;
-    step("confirm");
+    submit(true);
   });
-  $("confirm").addEventListener("click", submit);
+  $("confirm").addEventListener("click", () => submit(false));
 
   /* -- the compartment is open ----------------------------------------------------------- */
   function opened(label) {
@@ -268,6 +306,7 @@
       if (state.scanning && code) {  // other QR codes in view (a poster, a ticket) are ignored
         stopCamera();
         state.code = code;
+        state.typed = false;
         submit();
         return;
       }
@@ -278,6 +317,9 @@
   /* -- wiring ----------------------------------------------------------------------------- */
   for (const button of document.querySelectorAll("[data-action=restart]")) {
     button.addEventListener("click", restart);
+  }
+  for (const button of document.querySelectorAll("[data-action=retry]")) {
+    button.addEventListener("click", retry);
   }
   for (const button of document.querySelectorAll("[data-action=done]")) {
     button.addEventListener("click", done);

@@ -4,7 +4,13 @@ Order of checks, so that nothing leaks and nothing is wasted: the code's *form* 
 counted: it tells nothing); then the kiosk's lockout and the locker-wide hourly budget; then
 the code by its keyed hash; then the delivery's own lockout, expiry and second factor. Every
 wrong code or wrong date of birth counts against the kiosk and the locker-wide budget, a wrong
-date of birth also against the delivery, and all of them get the same answer.
+date of birth also against the delivery. A wrong code gets the same answer whatever made it
+wrong; a wrong date of birth after a right code is said as such, with the tries left before
+the delivery locks (the citizen who holds the code must know that it is the date, not the
+code, and ``security.delivery_max_failures`` bounds guessing the date).
+
+``verify_only`` checks everything and opens nothing: the kiosk asks for the receipt
+confirmation only once the date of birth is known to be right.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from locker.db import transaction
 from locker.errors import (
     CodeExpired,
     CodeInvalid,
+    DateOfBirthWrong,
     DomainError,
     HardwareFault,
     RateLimited,
@@ -52,6 +59,22 @@ class PickupGranted:
 
 def pickup(core: Core, text: str, *, date_of_birth: date | None, kiosk: str) -> PickupGranted:
     """Check the code and open the compartment; raise a :class:`DomainError` otherwise."""
+    granted = _decide(core, text, date_of_birth, kiosk, verify_only=False)
+    assert granted is not None
+    core.publish(DomainEvent("delivery_collecting", granted.delivery_id, granted.compartment))
+    core.publish(*pulse(core, granted.compartment, actor="citizen"))
+    return granted
+
+
+def verify(core: Core, text: str, *, date_of_birth: date | None, kiosk: str) -> None:
+    """Check code and date of birth as :func:`pickup` does (counting failures alike), open
+    nothing; returns when both are right."""
+    _decide(core, text, date_of_birth, kiosk, verify_only=True)
+
+
+def _decide(
+    core: Core, text: str, date_of_birth: date | None, kiosk: str, *, verify_only: bool
+) -> PickupGranted | None:
     scanned = codes.parse_input(text)
     bank_id = core.settings.locker.bank_id
     if scanned.bank_id is not None and scanned.bank_id != bank_id:
@@ -63,11 +86,11 @@ def pickup(core: Core, text: str, *, date_of_birth: date | None, kiosk: str) -> 
     digest = codes.code_hash(core.code_key, scanned.code)
     now = core.clock.now()
     with transaction(core.engine) as session:
-        outcome = _authorise(core, session, digest, date_of_birth, f"kiosk:{kiosk}", now)
+        outcome = _authorise(
+            core, session, digest, date_of_birth, f"kiosk:{kiosk}", now, verify_only
+        )
     if isinstance(outcome, DomainError):
         raise outcome
-    core.publish(DomainEvent("delivery_collecting", outcome.delivery_id, outcome.compartment))
-    core.publish(*pulse(core, outcome.compartment, actor="citizen"))
     return outcome
 
 
@@ -78,7 +101,8 @@ def _authorise(
     date_of_birth: date | None,
     kiosk_key: str,
     now: datetime,
-) -> PickupGranted | DomainError:
+    verify_only: bool = False,
+) -> PickupGranted | DomainError | None:
     """Decide inside one transaction; failures are *returned* so that their counts commit."""
     security = core.settings.security
     kiosk_rule = throttle.Backoff(
@@ -134,8 +158,14 @@ def _authorise(
                 security.delivery_lockout_base_s,
                 security.delivery_lockout_max_s,
             )
-            throttle.fail(session, delivery_key, rule, now)
-            return wrong("second factor", delivery)
+            delivery_locked = throttle.fail(session, delivery_key, rule, now)
+            refused = wrong("second factor", delivery)
+            if isinstance(refused, RateLimited):
+                return refused
+            if delivery_locked:
+                return RateLimited(_locked_message(delivery_locked), delivery_locked)
+            tries_left = rule.max_failures - throttle.failures_in_a_row(session, delivery_key)
+            return DateOfBirthWrong("The date of birth does not match.", tries_left)
     compartment = session.get(Compartment, delivery.compartment)
     assert compartment is not None
     if compartment.state != C.OCCUPIED:
@@ -145,6 +175,8 @@ def _authorise(
         )
     throttle.succeed(session, kiosk_key)
     throttle.succeed(session, delivery_key)
+    if verify_only:
+        return None
     begin_intent(session, compartment, C.OPENING, at=now, actor="citizen", why="pickup")
     move_delivery(session, delivery, D.COLLECTING, at=now, actor="citizen")
     return PickupGranted(delivery.id, compartment.label)

@@ -80,6 +80,66 @@ def test_citizen_types_the_code_and_birthday_and_collects(
     screen.check("pickup-done")
 
 
+OFF_SCREEN = """() => [...document.querySelectorAll('button, input, a, select')]
+    .filter((e) => e.offsetParent !== null && !e.closest('[hidden]'))
+    .filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.bottom + window.scrollY > window.innerHeight + 0.5
+            || r.right + window.scrollX > window.innerWidth + 0.5;
+    })
+    .map((e) => e.id || e.dataset.key || e.textContent.trim())"""
+
+
+def assert_on_screen(page: Page) -> None:
+    """Every visible control lies inside the screen as it is, without scrolling."""
+    assert page.evaluate(OFF_SCREEN) == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (800, 480)])
+def test_a_wrong_birthday_is_said_as_such_before_the_receipt_and_the_keyboard_types_it(
+    site: Site, screen: Screen, width: int, height: int
+) -> None:
+    screen.page.set_viewport_size({"width": width, "height": height})
+    delivery_id = site.store("P-1101", DocumentType.PASSPORT)
+    code = site.message_to(PHONE)["code"]
+    page = screen.goto("/pickup")
+    expect(page.locator("body")).to_have_attribute("data-stream", "ready")
+    type_code(page, code[:4])  # wrong form: said under the field, nothing leaves the screen
+    expect(page.locator("#code-error")).not_to_be_empty()
+    screen.check("pickup-code-format-error")
+    assert_on_screen(page)
+    type_code(page, code)
+    expect(page.get_by_role("heading", name="Ihr Geburtsdatum")).to_be_focused()
+    page.keyboard.type("01.01.1980")  # a physical keyboard, the focus on the heading
+    dob = page.get_by_label("Geburtsdatum (TT.MM.JJJJ)")
+    expect(dob).to_have_value("01.01.1980")
+    page.keyboard.press("Enter")
+    tries = site.core.settings.security.delivery_max_failures - 1
+    expect(page.locator("#dob-error")).to_have_text(
+        f"Das Geburtsdatum stimmt nicht. Bitte prüfen Sie es: Sie haben noch {tries} Versuche."
+    )
+    expect(page.get_by_role("heading", name="Empfang bestätigen")).to_be_hidden()
+    expect(dob).to_have_value("")
+    expect(dob).to_be_focused()
+    screen.check("pickup-birthday-wrong")
+    assert_on_screen(page)
+    assert site.state_of(delivery_id) == "stored"
+    page.get_by_role("heading", name="Ihr Geburtsdatum").click()
+    page.keyboard.type("170519900")  # one digit too many: ignored
+    page.keyboard.press("Backspace")
+    page.keyboard.type("0")
+    expect(dob).to_have_value("17.05.1990")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Empfang bestätigen")).to_be_visible()
+    assert_on_screen(page)
+    assert site.state_of(delivery_id) == "stored"  # nothing opened before the confirmation
+    page.get_by_role("button", name="Bestätigen und öffnen").click()
+    expect(
+        page.get_by_role("heading", name=re.compile(r"Fach [A-Z]\d\d ist offen"))
+    ).to_be_visible()
+    assert_on_screen(page)
+
+
 def show_error(page: Page, code: str) -> str:
     type_code(page, code)
     expect(page.get_by_role("heading", name="Das hat nicht geklappt")).to_be_focused()
@@ -96,7 +156,9 @@ def test_wrong_codes_say_so_and_then_lock_the_kiosk(site: Site, screen: Screen) 
         if attempt == 0:
             screen.check("error-wrong-code")
         page.get_by_role("button", name="Noch einmal versuchen").click()
-        expect(page.get_by_label("Oder tippen Sie Ihren Abholcode ein")).to_have_value("")
+        field = page.get_by_label("Oder tippen Sie Ihren Abholcode ein")
+        expect(field).to_have_value(f"AAAAA-AAAA{attempt}")  # kept, to correct a typo
+        expect(field).to_be_focused()
     text = show_error(page, "AAAAA-BBBBB")
     lockout_min = site.core.settings.security.kiosk_lockout_base_s // 60
     assert re.fullmatch(

@@ -15,6 +15,7 @@ from locker.errors import (
     CodeExpired,
     CodeInvalid,
     Conflict,
+    DateOfBirthWrong,
     HardwareFault,
     HardwareUnavailable,
     IllegalTransition,
@@ -30,7 +31,7 @@ from locker.services import housekeeping, technician
 from locker.services.deliveries import cancel
 from locker.services.doors import handle_event
 from locker.services.loading import start_loading
-from locker.services.pickup import pickup
+from locker.services.pickup import pickup, verify
 from locker.services.reconcile import reconcile
 from locker.services.retrieval import start_retrieval
 from locker.vocabulary import CompartmentState as C
@@ -98,12 +99,32 @@ def test_second_factor(core, world):
     code = code_sent(core, d)
     with pytest.raises(SecondFactorRequired):
         pickup(core, code, date_of_birth=None, kiosk="k1")
-    with pytest.raises(CodeInvalid) as wrong_dob:
+    allowed = core.settings.security.delivery_max_failures
+    with pytest.raises(DateOfBirthWrong) as wrong_dob:
         pickup(core, code, date_of_birth=date(1991, 5, 17), kiosk="k1")
-    with pytest.raises(CodeInvalid) as wrong_code:
+    assert wrong_dob.value.tries_left == allowed - 1  # the code was right: the date is not
+    with pytest.raises(CodeInvalid):
         pickup(core, "0000000000", date_of_birth=DOB, kiosk="k1")
-    assert str(wrong_dob.value) == str(wrong_code.value)  # says nothing about which part
+    verify(core, code, date_of_birth=DOB, kiosk="k1")  # right, and nothing opened
+    assert delivery(core, d).state == D.STORED
     pickup(core, code, date_of_birth=DOB, kiosk="k1")
+
+
+def test_wrong_dates_of_birth_count_down_then_lock_the_delivery(core, world):
+    d = new_delivery(core, "REF-2b")
+    load(core, world, d)
+    code = code_sent(core, d)
+    allowed = core.settings.security.delivery_max_failures
+    left = []
+    for _ in range(allowed - 1):
+        with pytest.raises(DateOfBirthWrong) as wrong:
+            verify(core, code, date_of_birth=date(1991, 5, 17), kiosk="k1")
+        left.append(wrong.value.tries_left)
+    assert left == list(range(allowed - 1, 0, -1))
+    with pytest.raises(RateLimited):
+        pickup(core, code, date_of_birth=date(1991, 5, 17), kiosk="k1")
+    with pytest.raises(RateLimited):  # locked now, even with the right date
+        pickup(core, code, date_of_birth=DOB, kiosk="k1")
 
 
 def test_driving_licence_needs_no_second_factor(core, world):
@@ -287,9 +308,9 @@ def test_wrong_birth_dates_lock_the_delivery(core, world, clock):
     load(core, world, d)
     code = code_sent(core, d)
     for kiosk in ("k1", "k2"):
-        with pytest.raises(CodeInvalid):
+        with pytest.raises(DateOfBirthWrong):
             pickup(core, code, date_of_birth=date(2000, 1, 1), kiosk=kiosk)
-    with pytest.raises(CodeInvalid):
+    with pytest.raises(RateLimited):  # the third wrong date locks it
         pickup(core, code, date_of_birth=date(2000, 1, 2), kiosk="k3")
     with pytest.raises(RateLimited) as locked:  # from any kiosk
         pickup(core, code, date_of_birth=DOB, kiosk="k4")

@@ -110,6 +110,16 @@ def test_whole_journey_over_http(stack):
     assert stack.client.post("/api/v1/pickup", json={"code": code}).json()["error"] == (
         "second_factor_required"
     )
+    wrong = stack.client.post("/api/v1/pickup", json={"code": code, "date_of_birth": "1980-01-01"})
+    assert (wrong.status_code, wrong.json()["error"]) == (403, "date_of_birth_wrong")
+    assert (
+        wrong.json()["tries_left"] == stack.controller.settings.security.delivery_max_failures - 1
+    )
+    checked = stack.client.post(
+        "/api/v1/pickup", json={"code": code, "date_of_birth": DOB, "verify_only": True}
+    )
+    assert checked.status_code == 200 and checked.json() == {"verified": True}
+    assert stack.delivery(delivery_id)["state"] == "stored"  # the check opened nothing
     answer = stack.client.post(
         "/api/v1/pickup", json={"code": code.lower().replace("-", " "), "date_of_birth": DOB}
     )
