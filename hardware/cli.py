@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _board_options(unlock)
     unlock.add_argument("--channel", type=int, required=True, help="lock channel, from 0")
     unlock.set_defaults(func=cmd_unlock)
+    identify = commands.add_parser(
+        "identify", help="print a udev rule naming the plugged-in RS-485 adapter /dev/locker-bus"
+    )
+    identify.add_argument("--port", help="the adapter's device (default: the one USB serial port)")
+    identify.add_argument("--name", default="locker-bus", help="the name under /dev")
+    identify.set_defaults(func=cmd_identify)
     layout = subparsers.add_parser("layout", help="the layout file: compartments and their reach")
     checks = layout.add_subparsers(dest="layout", required=True, metavar="COMMAND")
     check = checks.add_parser(
@@ -53,6 +59,41 @@ def _board_options(parser: argparse.ArgumentParser) -> None:
         help="the board reports a set lock bit for an open lock (default: set means closed)",
     )
     parser.add_argument("--timeout-ms", type=int, default=1000, help="reply timeout")
+
+
+def udev_rule(vid: int, pid: int, serial: str | None, name: str) -> str:
+    """A udev rule giving the adapter with this vendor, product (and serial) a stable name."""
+    match = f'SUBSYSTEM=="tty", ATTRS{{idVendor}}=="{vid:04x}", ATTRS{{idProduct}}=="{pid:04x}"'
+    if serial:
+        match += f', ATTRS{{serial}}=="{serial}"'
+    return f'{match}, SYMLINK+="{name}", GROUP="dialout", MODE="0660"'
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    """The rule for the USB serial adapter plugged in (vendor, product, serial number)."""
+    from serial.tools import list_ports  # noqa: PLC0415
+
+    found = [
+        port for port in list_ports.comports() if port.vid is not None and port.pid is not None
+    ]
+    if args.port:
+        found = [port for port in found if port.device == args.port]
+    if len(found) != 1:
+        listed = ", ".join(port.device for port in found) or "none"
+        print(
+            f"locker hw identify: {'no' if not found else 'more than one'} USB serial adapter"
+            f" found ({listed}); plug in only the RS-485 adapter, or name it with --port",
+            file=sys.stderr,
+        )
+        return 1
+    port = found[0]
+    assert port.vid is not None and port.pid is not None
+    print(
+        f"# /etc/udev/rules.d/99-locker-bus.rules: {port.description} at {port.device}"
+        + ("" if port.serial_number else " (no serial number: any adapter of this model matches)")
+    )
+    print(udev_rule(port.vid, port.pid, port.serial_number, args.name))
+    return 0
 
 
 def cmd_layout_check(args: argparse.Namespace) -> int:

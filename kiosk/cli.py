@@ -132,6 +132,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from runtime import doctor  # noqa: PLC0415 - reads the boards and the gateways
+
+    path = args.doctor_config or args.config or os.environ.get("LOCKER_CONFIG")
+    return doctor.run(Path(path) if path else None)
+
+
 def cmd_config_reference(args: argparse.Namespace) -> int:
     from locker.config_reference import reference_markdown  # noqa: PLC0415 - rarely used
 
@@ -225,6 +232,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     restore.add_argument("file", type=Path)
     restore.set_defaults(func=cmd_restore)
+    doctor = commands.add_parser(
+        "doctor", help="check config, layout, boards, database, gateways, clock, disk, backups"
+    )
+    doctor.add_argument("--config", dest="doctor_config", metavar="FILE", help="settings file")
+    doctor.set_defaults(func=cmd_doctor)
     stats = commands.add_parser("stats", help="pickup statistics").add_subparsers(
         dest="stats", required=True
     )

@@ -142,3 +142,22 @@ def test_plain_http_stays_on_this_machine(locker, tmp_path):
     path.write_text(path.read_text() + '[kiosk]\nhost = "0.0.0.0"\n')
     result = locker("--config", str(path), "config", "check", cwd=tmp_path)
     one_clear_message(result, f"kiosk.host in {path}", "tls_certfile")
+
+
+def test_hw_identify_prints_the_udev_rule_for_the_adapter(locker, tmp_path, monkeypatch):
+    from serial.tools import list_ports, list_ports_common
+
+    adapter = list_ports_common.ListPortInfo("/dev/ttyUSB0", skip_link_detection=True)
+    adapter.vid, adapter.pid, adapter.serial_number = 0x0403, 0x6001, "A10K1234"
+    adapter.description = "FT232R USB UART"
+    plugged: list[list_ports_common.ListPortInfo] = []
+    monkeypatch.setattr(list_ports, "comports", lambda: plugged)  # the USB bus: the physical world
+    result = locker("hw", "identify", cwd=tmp_path)
+    assert result.returncode == 1 and "no USB serial adapter" in result.stderr
+    plugged.append(adapter)
+    result = locker("hw", "identify", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == (
+        'SUBSYSTEM=="tty", ATTRS{idVendor}=="0403", ATTRS{idProduct}=="6001",'
+        ' ATTRS{serial}=="A10K1234", SYMLINK+="locker-bus", GROUP="dialout", MODE="0660"'
+    )
