@@ -205,15 +205,20 @@ def backlog(core: Core) -> int:
 
 
 def record_sent(core: Core, claim: Claim, *, provider_id: str) -> bool:
-    """The gateway accepted the message: ``sent``, the code wiped. ``False``: claimed anew."""
+    """The gateway accepted the message: ``sent``, the code wiped. ``False``: claimed anew.
+
+    Published as ``notification_sent`` (channel and message kind, nothing personal), so a
+    clerk's screen, or a drill, learns that the backlog shrank without asking again."""
     now = core.clock.now()
 
-    def sent(_session: Session, row: Notification) -> None:
+    def sent(_session: Session, row: Notification) -> DomainEvent:
         row.state = N.SENT
         row.sent_at = now
         row.provider_id = provider_id
         row.sealed = None
         row.last_error = None
+        data = {"channel": str(row.channel), "message": str(row.kind)}
+        return DomainEvent("notification_sent", row.delivery_id, None, data)
 
     return _finish(core, claim, sent)
 

@@ -2,7 +2,9 @@
 
 :func:`control_router` serves a :class:`~simulator.world.SimulatedWorld`'s verbs and the
 developer's page (``page/sim.html``: the bank drawn live from ``/sim/state``, the inbox from
-``/sim/messages``, a button for every verb). ``locker demo`` mounts it into the controller's
+``/sim/messages``, a button for every verb); ``/sim/stream`` says ``changed`` (server-sent
+events) after every change of a door, lock, item, fault or message, so a drill in another
+process waits on the world instead of polling it. ``locker demo`` mounts it into the controller's
 web app, with a :class:`ControllerView` so the page shows the controller's state of each
 compartment and a clock jump runs housekeeping at once; ``locker sim world`` serves it alone
 (:func:`control_app`) for a controller in another process.
@@ -13,14 +15,16 @@ mapper and :func:`control_app`'s own handler answer in the API's JSON error form
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +34,9 @@ from simulator.world import FaultKind, SimulatedWorld, Verb, WorldError
 PAGE = Path(__file__).parent / "page"
 TEMPLATES = Jinja2Templates(directory=PAGE)
 PAGE_FILES = {"sim.js": "text/javascript", "sim.css": "text/css"}
+STREAM_LIFETIME_S = 55.0
+"""A stream ends by itself after this long (a stopping server need not wait for it)."""
+STREAM_HEARTBEAT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -137,12 +144,49 @@ def control_router(world: SimulatedWorld, view: ControllerView | None = None) ->
             "reminded": done.get("reminded", []),
         }
 
+    @router.get("/stream", include_in_schema=False)
+    def stream(request: Request) -> StreamingResponse:
+        return StreamingResponse(
+            changes(request, world),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
     @router.get("/messages")
     def messages() -> list[dict[str, Any]]:
         """What the SMS and mail stand-ins received, oldest first."""
         return world.inbox.to_list()
 
     return router
+
+
+async def changes(request: Request, world: SimulatedWorld) -> AsyncIterator[str]:
+    """``event: changed`` after every change of the world (coalesced while one is unsent)."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has already ended
+            loop.call_soon_threadsafe(changed.set)
+
+    stops = [world.hardware.physics.watch(wake), world.inbox.watch(wake)]
+    ends = loop.time() + STREAM_LIFETIME_S
+    try:
+        yield "retry: 500\n: connected\n\n"
+        while (left := ends - loop.time()) > 0:
+            try:
+                await asyncio.wait_for(changed.wait(), min(STREAM_HEARTBEAT_S, left))
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keep-alive\n\n"
+                continue
+            changed.clear()
+            yield "event: changed\ndata: {}\n\n"
+    finally:
+        for stop in stops:
+            with contextlib.suppress(ValueError):
+                stop()
 
 
 def control_app(world: SimulatedWorld) -> FastAPI:

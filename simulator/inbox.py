@@ -48,11 +48,19 @@ class Inbox:
         self._changed = threading.Condition()
         self._watchers: list[Callable[[], None]] = []
 
-    def watch(self, watcher: Callable[[], None]) -> None:
+    def watch(self, watcher: Callable[[], None]) -> Callable[[], None]:
         """Call ``watcher()`` after every message, in the stand-in's thread, before the stand-in
-        answers the sender (so a world saved by it never misses a message counted as sent)."""
+        answers the sender (so a world saved by it never misses a message counted as sent).
+        Returns the function that stops it."""
         with self._changed:
             self._watchers.append(watcher)
+
+        def stop() -> None:
+            with self._changed:
+                if watcher in self._watchers:
+                    self._watchers.remove(watcher)
+
+        return stop
 
     def add_sms(self, to: str, body: str) -> Entry:
         return self._add({"channel": "sms", "to": to, "body": body, "code": find_code(body)})

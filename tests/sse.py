@@ -22,16 +22,40 @@ class StreamListener:
         path: str,
         headers: dict[str, str] | None = None,
         changes: Changes | None = None,
+        *,
+        reconnect: bool = False,
     ) -> None:
+        """``reconnect``: when the server ends the stream (it does after a minute), open it
+        again at once, as a browser does; stop when the server is gone."""
         url = urllib.parse.urlsplit(base)
-        self.connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=60)
-        self.connection.request("GET", path, headers=headers or {})
-        self.response = self.connection.getresponse()
+        self._address = (url.hostname or "", url.port)
+        self._request = (path, headers or {})
+        self._reconnect = reconnect
+        self._closed = False
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.raw: list[str] = []
         self.changes = changes if changes is not None else Changes()
-        self.thread = threading.Thread(target=self._read, daemon=True)
+        self._open()
+        self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def _open(self) -> None:
+        self.connection = http.client.HTTPConnection(*self._address, timeout=90)
+        path, headers = self._request
+        self.connection.request("GET", path, headers=headers)
+        self.response = self.connection.getresponse()
+
+    def _run(self) -> None:
+        while True:
+            self._read()
+            self.connection.close()
+            if self._closed or not self._reconnect:
+                return
+            try:
+                self._open()
+            except OSError:  # the server is gone (stopped or killed)
+                self.changes.notify()
+                return
 
     def _read(self) -> None:
         kind = ""
@@ -59,6 +83,7 @@ class StreamListener:
         self.changes.wait_for(lambda: ": connected" in self.raw, what="the stream's greeting")
 
     def close(self) -> None:
+        self._closed = True
         if self.connection.sock is not None:
             self.connection.sock.shutdown(socket.SHUT_RDWR)
         self.thread.join(5)

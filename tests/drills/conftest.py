@@ -8,6 +8,7 @@ SIGKILL, starts it again on the same files, and checks what reconciliation made 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -25,27 +26,91 @@ import requests
 
 from simulator.board_layouts import board_layout_toml
 
+from ..sse import StreamListener
+from ..waiting import WAIT_S, Changes
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCKER = Path(sys.executable).with_name("locker")
 PHONE = "+4915123450000"
 BORN = "1990-05-17"
 SIZES = ["S"] * 8 + ["M"] * 5 + ["L"] * 3
-START_S = 20.0
+START_S = 60.0
 
 
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Re-check ``check`` every 50 ms (an Event's timed wait) until it is truthy; its value."""
-    pause = threading.Event()
-    deadline = timeout / 0.05
-    tries = 0
-    while True:
-        value = check()
-        if value:
-            return value
-        tries += 1
-        if tries > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        pause.wait(0.05)
+class Child:
+    """One process of a drill, whose start and end are events the test waits on.
+
+    Its output is teed to ``log`` line by line; the end of that output (the process exited,
+    and is reaped) wakes ``changes``. With ``notify`` it gets a ``NOTIFY_SOCKET`` (abstract
+    namespace) and its ``READY=1`` (sd_notify, as systemd hears it) wakes ``changes`` too.
+    """
+
+    def __init__(
+        self, command: list[str], log: Path, changes: Changes, *, notify: bool = False
+    ) -> None:
+        self.changes = changes
+        self.lines: list[str] = []
+        self.log = log
+        self.ready = False
+        self.ended = False
+        env = dict(os.environ)
+        self._notify: socket.socket | None = None
+        if notify:
+            name = f"locker-drill-{secrets.token_hex(8)}"
+            self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._notify.bind("\0" + name)
+            env["NOTIFY_SOCKET"] = "@" + name
+            threading.Thread(target=self._hear, args=(self._notify,), daemon=True).start()
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env
+        )
+        self._tee = threading.Thread(target=self._copy, daemon=True)
+        self._tee.start()
+
+    def _hear(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                message = sock.recv(4096)
+            except OSError:
+                return
+            if not message:  # our own wake-up from close()
+                return
+            if b"READY=1" in message.split(b"\n"):
+                self.ready = True
+                self.changes.notify()
+
+    def _copy(self) -> None:
+        assert self.process.stdout is not None
+        with self.log.open("a") as log:
+            for raw in self.process.stdout:
+                line = raw.decode(errors="replace")
+                log.write(line)
+                log.flush()
+                self.lines.append(line.rstrip("\n"))
+                self.changes.notify()
+        self.process.wait()
+        self.ended = True
+        self.changes.notify()
+
+    def wait_started(self, started: Callable[[], Any], what: str) -> Any:
+        """``started()``'s value once it is truthy; fails with the log if the process ended."""
+        value = self.changes.wait_for(lambda: self.ended or started(), START_S, what)
+        assert not self.ended, self.log.read_text()
+        return value
+
+    def died(self) -> bool:
+        return self.ended
+
+    def close(self) -> None:
+        """Stop listening for sd_notify; the process itself is stopped by its owner."""
+        if self._notify is not None:
+            with contextlib.suppress(OSError):
+                self._notify.sendto(b"", self._notify.getsockname())
+            self._notify.close()
+            self._notify = None
+        self._tee.join(15)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
 
 def free_port() -> int:
@@ -83,24 +148,32 @@ class Http:
 class WorldProcess:
     """The simulator process and its control API."""
 
-    def __init__(self, where: Path) -> None:
+    def __init__(self, where: Path, changes: Changes) -> None:
         self.where = where
+        self.changes = changes
         (where / "layout.toml").write_text(board_layout_toml(str(where / "links" / "rs485"), SIZES))
-        ready = where / "ready.json"
-        self.log = (where / "world.log").open("w")
-        self.process = subprocess.Popen(
+        self.child = Child(
             [
                 *(str(LOCKER), "sim", "world", "--layout", str(where / "layout.toml")),
-                *("--link-dir", str(where / "links"), "--ready", str(ready)),
+                *("--link-dir", str(where / "links")),
             ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            where / "world.log",
+            changes,
         )
-        wait_until(lambda: ready.exists() or self.process.poll() is not None, START_S, "world")
-        assert self.process.poll() is None, (where / "world.log").read_text()
-        self.info = json.loads(ready.read_text())
+        self.process = self.child.process
+        ready = self.child.wait_started(
+            lambda: next((line for line in self.child.lines if line.startswith("{")), None),
+            "the world's start (its addresses on stdout)",
+        )
+        self.info = json.loads(ready)
         self.http = Http(self.info["control"])
+        self.stream = StreamListener(self.info["control"], "/sim/stream", changes=changes)
+        self.stream.connected()
+
+    def wait_until(self, check: Callable[[], Any], timeout: float = WAIT_S, what: str = "") -> Any:
+        """``check()``'s first truthy value, re-checked on every change of the world or the
+        controller (their event streams), never on a timer."""
+        return self.changes.wait_for(check, timeout, what)
 
     def state(self, label: str) -> dict[str, Any]:
         compartments = self.http.get("/sim/state").json()["compartments"]
@@ -133,6 +206,7 @@ class WorldProcess:
         return [m["code"] for m in self.messages(to) if m["code"]]
 
     def close(self) -> None:
+        self.stream.close()
         self.http.close()
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -140,7 +214,7 @@ class WorldProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self.log.close()
+        self.child.close()
 
 
 class ControllerProcess:
@@ -171,54 +245,70 @@ class ControllerProcess:
                 }
             )
         )
-        self.process: subprocess.Popen[bytes] | None = None
-        self.http = Http(f"http://127.0.0.1:{self.port}")
+        self.child: Child | None = None
+        self.stream: StreamListener | None = None
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.http = Http(self.base)
         self.starts = 0
 
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self.child is not None
+        return self.child.process
+
+    def wait_until(self, check: Callable[[], Any], timeout: float = WAIT_S, what: str = "") -> Any:
+        return self.world.wait_until(check, timeout, what)
+
     def start(self, die_at: str | None = None) -> ControllerProcess:
+        self._forget()
         self.starts += 1
-        log = (self.where / f"controller-{self.starts}.log").open("w")
         command = [sys.executable, str(ROOT / "tests/drills/controller_main.py")]
         command += ["--config", str(self.config), "--port", str(self.port)]
         if die_at:
             command += ["--die-at", die_at]
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        log.close()
-        wait_until(self._up, START_S, "the controller's start")
+        log = self.where / f"controller-{self.starts}.log"
+        self.child = Child(command, log, self.world.changes, notify=True)
+        self.child.wait_started(lambda: self.child and self.child.ready, "READY=1")
         key = (self.where / "data" / "drill.key").read_text()
         self.http.session.headers["Authorization"] = f"Bearer {key}"
+        self.stream = StreamListener(
+            self.base,
+            "/api/v1/stream",
+            {"Authorization": f"Bearer {key}"},
+            self.world.changes,
+            reconnect=True,
+        )
+        self.stream.connected()
         return self
 
-    def _up(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(self.log_text())
-        try:
-            return self.http.get("/healthz").status_code == 200
-        except requests.ConnectionError:
-            return False
+    def _forget(self) -> None:
+        """Let go of the last run's stream and output (the process has ended)."""
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        if self.child is not None:
+            self.child.close()
 
     def log_text(self) -> str:
         return "\n".join(p.read_text() for p in sorted(self.where.glob("controller-*.log")))
 
     def kill(self) -> None:
         """The power cut."""
-        assert self.process is not None
         if self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
 
     def died(self) -> bool:
-        assert self.process is not None
-        return self.process.poll() is not None
+        return self.child is not None and self.child.died()
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.child is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._forget()
         self.http.close()
 
     # -- the API ---------------------------------------------------------------------
@@ -269,10 +359,10 @@ class ControllerProcess:
         answer = self.post(f"/api/v1/deliveries/{delivery_id}/load")
         assert answer.status_code == 202, answer.text
         label = str(answer.json()["compartment"])
-        wait_until(lambda: self.sees_open(label), what=f"the controller seeing {label} open")
+        self.wait_until(lambda: self.sees_open(label), what=f"the controller seeing {label} open")
         self.world.put_in(label)
         self.world.close_door(label)
-        wait_until(lambda: self.state_is(delivery_id, "stored"), what="stored")
+        self.wait_until(lambda: self.state_is(delivery_id, "stored"), what="stored")
         return delivery_id, label
 
     def collect(self, code: str) -> str:
@@ -280,7 +370,7 @@ class ControllerProcess:
         answer = self.pickup(code)
         assert answer.status_code == 200, answer.text
         label = str(answer.json()["compartment"])
-        wait_until(lambda: self.sees_open(label), what=f"the controller seeing {label} open")
+        self.wait_until(lambda: self.sees_open(label), what=f"the controller seeing {label} open")
         self.world.take_out(label)
         self.world.close_door(label)
         return label
@@ -288,7 +378,7 @@ class ControllerProcess:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[WorldProcess]:
-    running = WorldProcess(tmp_path)
+    running = WorldProcess(tmp_path, Changes())
     try:
         yield running
     finally:

@@ -6,6 +6,8 @@ with four test verbs:
   and runs housekeeping and the outbox at once (an hour of SMS outage in a second);
 * housekeeping runs every ``--housekeeping-s`` seconds (door-left-open alarms within a drill);
 * an API key with every role is made on the first start and kept in ``DATA_DIR/drill.key``;
+* it is served by :func:`kiosk.server.serve` as ``locker serve`` is, so it tells
+  ``NOTIFY_SOCKET`` ``READY=1`` once it listens (the drills wait on that, not on polling);
 * ``--die-at unlock:before|unlock:after`` kills the process with SIGKILL right before or right
   after the lock pulse of the next unlock: the power cut between intent, pulse and outcome.
 
@@ -22,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import Request
 
 from hardware.bank import build_bank
 from hardware.layout import load_layout
 from kiosk.app import create_app
+from kiosk.server import serve
 from locker.clock import OffsetClock
 from locker.config import load_settings
 from locker.ports import (
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             controller.outbox.wake()
             return {"now": clock.now().isoformat(), "expired": report.expired}
 
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", proxy_headers=False)
+        serve(app, controller, settings, "127.0.0.1", args.port)  # READY=1 once bound
     finally:
         controller.close()
         bank.close()

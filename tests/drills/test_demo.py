@@ -8,20 +8,23 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from .conftest import ROOT, Http, free_port, wait_until
+from ..sse import StreamListener
+from ..waiting import WAIT_S, Changes
+from .conftest import ROOT, Child, Http, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 LOCKER = Path(sys.executable).with_name("locker")
+KEY = "demo-key"
 
 
 class Demo:
@@ -29,40 +32,53 @@ class Demo:
         self.where = where
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.http = Http(self.base, {"Authorization": "Bearer demo-key"})
-        self.process: subprocess.Popen[bytes] | None = None
+        self.http = Http(self.base, {"Authorization": f"Bearer {KEY}"})
+        self.changes = Changes()
+        self.child: Child | None = None
+        self.streams: list[StreamListener] = []
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self.child is not None
+        return self.child.process
 
     def start(self) -> None:
-        log = (self.where / "demo.log").open("a")
-        self.process = subprocess.Popen(
-            [str(LOCKER), "demo", "--port", str(self.port), "--data-dir", str(self.where)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        log.close()
-        wait_until(self._up, 30, "the demo's start")
+        command = [str(LOCKER), "demo", "--port", str(self.port), "--data-dir", str(self.where)]
+        self.child = Child(command, self.where / "demo.log", self.changes, notify=True)
+        child = self.child
+        child.wait_started(lambda: child.ready, "the demo's READY=1")
+        staff = {"Authorization": f"Bearer {KEY}"}
+        self.streams = [
+            StreamListener(self.base, "/api/v1/stream", staff, self.changes, reconnect=True),
+            StreamListener(self.base, "/sim/stream", None, self.changes, reconnect=True),
+        ]
+        for stream in self.streams:
+            stream.connected()
 
-    def _up(self) -> bool:
-        assert self.process is not None
-        assert self.process.poll() is None, (self.where / "demo.log").read_text()
-        try:
-            return self.http.get("/healthz").status_code == 200
-        except OSError:
-            return False
+    def wait_until(self, check: Callable[[], Any], timeout: float = WAIT_S, what: str = "") -> Any:
+        """Re-checked on every event of the controller's and the world's streams."""
+        return self.changes.wait_for(check, timeout, what)
+
+    def _forget(self) -> None:
+        for stream in self.streams:
+            stream.close()
+        self.streams = []
+        if self.child is not None:
+            self.child.close()
 
     def kill(self) -> None:
-        assert self.process is not None
         os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(10)
+        self._forget()
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.child is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._forget()
         self.http.close()
 
     def json(self, path: str) -> Any:
@@ -126,7 +142,7 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
     assert announced.status_code == 201, announced.text
     delivery_id = announced.json()["id"]
     label = demo.http.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
-    wait_until(lambda: demo.controller_sees_open(label))
+    demo.wait_until(lambda: demo.controller_sees_open(label))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
@@ -142,17 +158,17 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
             press(page, f"Put in {label}")
             card.locator(".item", has_text="inside").wait_for()
             press(page, f"Close door {label}")
-            wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+            demo.wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
             card.locator(".controller", has_text="occupied").wait_for()
             code = page.locator("#inbox .code strong").first.inner_text()
             picked = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
             assert picked.status_code == 200, picked.text
             card.locator(".door", has_text="open").wait_for()
-            wait_until(lambda: demo.controller_sees_open(label))
+            demo.wait_until(lambda: demo.controller_sees_open(label))
             press(page, f"Take out {label}")
             card.locator(".item", has_text="none").wait_for()
             press(page, f"Close door {label}")
-            wait_until(lambda: demo.delivery_state(delivery_id) == "collected")
+            demo.wait_until(lambda: demo.delivery_state(delivery_id) == "collected")
 
             press(page, "Force A01")
             page.locator("#active-faults li", has_text="A01: forced").wait_for()
@@ -166,7 +182,7 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
         finally:
             browser.close()
 
-    wait_until(lambda: "sms_down" in demo.json("/sim/state")["message_faults"])
+    demo.wait_until(lambda: "sms_down" in demo.json("/sim/state")["message_faults"])
     demo.kill()
     demo.start()
     assert demo.delivery_state(delivery_id) == "collected"
@@ -189,12 +205,12 @@ def test_sigkill_right_after_a_change_finds_the_world_as_it_was(demo: Demo, cut:
     body = {"reference": "DEMO-2", "document_type": "other", "recipient": recipient}
     delivery_id = demo.http.post("/api/v1/deliveries", body).json()["id"]
     label = demo.http.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
-    wait_until(lambda: demo.controller_sees_open(label))
+    demo.wait_until(lambda: demo.controller_sees_open(label))
     demo.http.post(f"/sim/compartments/{label}/item", {"present": True})
     demo.http.post(f"/sim/compartments/{label}/close")
     if cut == "after the pickup opened it":
-        wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
-        code = wait_until(lambda: [m["code"] for m in demo.json("/sim/messages") if m["code"]])
+        demo.wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+        code = demo.wait_until(lambda: [m["code"] for m in demo.json("/sim/messages") if m["code"]])
         assert demo.http.post("/api/v1/pickup", {"code": code[0]}).status_code == 200
     demo.kill()
     demo.start()
@@ -206,10 +222,10 @@ def test_sigkill_right_after_a_change_finds_the_world_as_it_was(demo: Demo, cut:
             True,
             1,
         )
-        wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
+        demo.wait_until(lambda: demo.delivery_state(delivery_id) == "stored")
     else:
         assert demo.sim(label)["door"] == "open"
         assert demo.sim(label)["pulses"] == 2
         demo.http.post(f"/sim/compartments/{label}/item", {"present": False})
         demo.http.post(f"/sim/compartments/{label}/close")
-        wait_until(lambda: demo.delivery_state(delivery_id) == "collected")
+        demo.wait_until(lambda: demo.delivery_state(delivery_id) == "collected")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PHONE, ControllerProcess, WorldProcess, wait_until
+from .conftest import PHONE, ControllerProcess, WorldProcess
 
 pytestmark = pytest.mark.slow
 
@@ -24,9 +24,11 @@ def test_board_offline_during_a_pickup(controller: ControllerProcess, world: Wor
     """The citizen is told, the code stays valid, the door opens once the board is back."""
     controller.start()
     delivery_id, label = controller.load("OFF-1")
-    code = wait_until(world.codes)[0]
+    code = controller.wait_until(world.codes)[0]
     world.fault("board_offline", "0")
-    wait_until(lambda: offline_seen(controller, label, True), what="the board seen offline")
+    controller.wait_until(
+        lambda: offline_seen(controller, label, True), what="the board seen offline"
+    )
 
     answer = controller.pickup(code)
     assert answer.status_code == 503, answer.text
@@ -36,12 +38,16 @@ def test_board_offline_during_a_pickup(controller: ControllerProcess, world: Wor
     assert controller.delivery(delivery_id)["state"] == "stored"
 
     world.fault("board_offline", "0", on=False)
-    wait_until(lambda: offline_seen(controller, label, False), what="the board back online")
+    controller.wait_until(
+        lambda: offline_seen(controller, label, False), what="the board back online"
+    )
     # The controller reconciles the board's compartments when it is back; a pickup begun while
     # that runs can be undone by it (reported), so the citizen comes back after it.
-    wait_until(lambda: back_and_reconciled(controller), what="the board's reconciliation")
+    controller.wait_until(
+        lambda: back_and_reconciled(controller), what="the board's reconciliation"
+    )
     assert controller.collect(code) == label
-    wait_until(lambda: controller.state_is(delivery_id, "collected"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     assert world.pulses(label) == 2
 
 
@@ -49,7 +55,7 @@ def test_jammed_lock(controller: ControllerProcess, world: WorldProcess):
     """One more pulse at most, fault, clerks alerted, citizen told; collectable after repair."""
     controller.start()
     delivery_id, label = controller.load("JAM-1")
-    code = wait_until(world.codes)[0]
+    code = controller.wait_until(world.codes)[0]
     world.fault("jam", label)
 
     answer = controller.pickup(code)
@@ -73,7 +79,7 @@ def test_jammed_lock(controller: ControllerProcess, world: WorldProcess):
     assert cleared.status_code == 200, cleared.text
     assert controller.compartment(label)["state"] == "occupied"
     controller.collect(code)
-    wait_until(lambda: controller.state_is(delivery_id, "collected"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     assert world.pulses(label) == 4
 
 
@@ -81,14 +87,14 @@ def test_door_left_open_raises_an_alarm(controller: ControllerProcess, world: Wo
     controller.start()
     delivery_id = controller.announce("OPEN-1")
     label = controller.post(f"/api/v1/deliveries/{delivery_id}/load").json()["compartment"]
-    wait_until(lambda: controller.sees_open(label))
+    controller.wait_until(lambda: controller.sees_open(label))
     assert not controller.alerts("door_left_open")
     controller.post("/drill/clock/advance", {"seconds": 301})  # beyond the 300 s limit
-    alarms = wait_until(lambda: controller.alerts("door_left_open"), what="the alarm")
+    alarms = controller.wait_until(lambda: controller.alerts("door_left_open"), what="the alarm")
     assert [a["compartment"] for a in alarms] == [label]
     world.put_in(label)
     world.close_door(label)
-    wait_until(lambda: controller.state_is(delivery_id, "stored"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "stored"))
     controller.post("/drill/clock/advance", {"seconds": 600})
     assert len(controller.alerts("door_left_open")) == 1, "one alarm per opening"
 
@@ -99,11 +105,11 @@ def test_forced_door_raises_an_alarm_and_is_audited(
     controller.start()
     delivery_id, label = controller.load("FORCE-1")
     world.act(label, "force")
-    alarms = wait_until(lambda: controller.alerts("forced_open"), what="the alarm")
+    alarms = controller.wait_until(lambda: controller.alerts("forced_open"), what="the alarm")
     assert alarms[0]["compartment"] == label
     assert alarms[0]["delivery_id"] == delivery_id
-    wait_until(lambda: controller.compartment(label)["state"] == "fault")
-    code = wait_until(world.codes)[0]
+    controller.wait_until(lambda: controller.compartment(label)["state"] == "fault")
+    code = controller.wait_until(world.codes)[0]
     refused = controller.pickup(code)
     assert refused.status_code == 503
     assert world.pulses(label) == 1
@@ -124,10 +130,12 @@ def test_sms_gateway_down_for_an_hour(controller: ControllerProcess, world: Worl
 
     world.fault("sms_down", on=False)
     controller.post("/drill/clock/advance", {"seconds": 3600})
-    wait_until(lambda: controller.get("/healthz")["outbox_backlog"] == 0, what="the backlog")
-    wait_until(lambda: all(world.codes(phone) for phone in phones), what="every SMS")
+    controller.wait_until(
+        lambda: controller.get("/healthz")["outbox_backlog"] == 0, what="the backlog"
+    )
+    controller.wait_until(lambda: all(world.codes(phone) for phone in phones), what="every SMS")
     controller.post("/drill/clock/advance", {"seconds": 3600})  # more passes: nothing resent
-    wait_until(lambda: controller.get("/healthz")["outbox_backlog"] == 0)
+    controller.wait_until(lambda: controller.get("/healthz")["outbox_backlog"] == 0)
     for phone in phones:
         assert len(world.messages(phone)) == 1, world.messages(phone)
     assert not world.messages(PHONE)

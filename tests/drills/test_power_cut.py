@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .conftest import ControllerProcess, WorldProcess, wait_until
+from .conftest import ControllerProcess, WorldProcess
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +56,7 @@ def test_cut_after_the_intent_before_the_pulse(controller: ControllerProcess, wo
     delivery_id = controller.announce("CUT-L1")
     with pytest.raises(requests.ConnectionError):
         controller.post(f"/api/v1/deliveries/{delivery_id}/load")
-    wait_until(controller.died, what="the power cut")
+    controller.wait_until(controller.died, what="the power cut")
     controller.start()
     assert controller.delivery(delivery_id)["state"] == "announced"
     assert all(world.pulses(label) == 0 for label in ("A01", "A02", "A03"))
@@ -64,12 +64,12 @@ def test_cut_after_the_intent_before_the_pulse(controller: ControllerProcess, wo
     answer = controller.post(f"/api/v1/deliveries/{delivery_id}/load")
     assert answer.status_code == 202, answer.text
     label = answer.json()["compartment"]
-    wait_until(lambda: controller.sees_open(label))
+    controller.wait_until(lambda: controller.sees_open(label))
     world.put_in(label)
     world.close_door(label)
-    wait_until(lambda: controller.state_is(delivery_id, "stored"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "stored"))
     assert world.pulses(label) == 1
-    wait_until(world.codes)
+    controller.wait_until(world.codes)
     accounted_for(controller, world)
 
 
@@ -79,7 +79,7 @@ def test_cut_right_after_the_pulse(controller: ControllerProcess, world: WorldPr
     delivery_id = controller.announce("CUT-L2")
     with pytest.raises(requests.ConnectionError):
         controller.post(f"/api/v1/deliveries/{delivery_id}/load")
-    wait_until(controller.died, what="the power cut")
+    controller.wait_until(controller.died, what="the power cut")
     compartments = world.http.get("/sim/state").json()["compartments"]
     opened = [c["label"] for c in compartments if c["door"] == "open"]
     assert len(opened) == 1
@@ -88,9 +88,9 @@ def test_cut_right_after_the_pulse(controller: ControllerProcess, world: WorldPr
     assert controller.delivery(delivery_id)["state"] == "loading"
     world.put_in(label)
     world.close_door(label)
-    wait_until(lambda: controller.state_is(delivery_id, "stored"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "stored"))
     assert world.pulses(label) == 1
-    assert len(wait_until(world.codes)) == 1
+    assert len(controller.wait_until(world.codes)) == 1
     accounted_for(controller, world)
 
 
@@ -104,13 +104,13 @@ def test_cut_while_loading(controller: ControllerProcess, world: WorldProcess, s
     delivery_id = controller.announce("CUT-L3")
     answer = controller.post(f"/api/v1/deliveries/{delivery_id}/load")
     label = answer.json()["compartment"]
-    wait_until(lambda: controller.sees_open(label))
+    controller.wait_until(lambda: controller.sees_open(label))
     if step != "door open":
         world.put_in(label)
     if step in ("door just closed", "stored, SMS unsent"):
         world.close_door(label)
     if step == "stored, SMS unsent":
-        wait_until(lambda: controller.state_is(delivery_id, "stored"))
+        controller.wait_until(lambda: controller.state_is(delivery_id, "stored"))
     restart(controller)
     if step == "door open":
         world.put_in(label)
@@ -118,13 +118,13 @@ def test_cut_while_loading(controller: ControllerProcess, world: WorldProcess, s
         assert controller.delivery(delivery_id)["state"] == "loading"
         world.close_door(label)
     world.fault("sms_down", on=False)
-    wait_until(lambda: controller.state_is(delivery_id, "stored"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "stored"))
     controller.post("/drill/clock/advance", {"seconds": 3600})
-    code = wait_until(world.codes)[0]
+    code = controller.wait_until(world.codes)[0]
     assert world.pulses(label) == 1
     accounted_for(controller, world)
     controller.collect(code)
-    wait_until(lambda: controller.state_is(delivery_id, "collected"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     code_spent(controller, code)
     assert world.pulses(label) == 2
     assert len(world.codes()) == 1, "the pickup code went out twice"
@@ -138,12 +138,12 @@ def test_cut_inside_the_pickup(controller: ControllerProcess, world: WorldProces
     """Killed with the pickup recorded, before or after the pulse."""
     controller.start()
     delivery_id, label = controller.load("CUT-P1")
-    code = wait_until(world.codes)[0]
+    code = controller.wait_until(world.codes)[0]
     controller.kill()
     controller.start(die_at=point)
     with pytest.raises(requests.ConnectionError):
         controller.pickup(code)
-    wait_until(controller.died, what="the power cut")
+    controller.wait_until(controller.died, what="the power cut")
     controller.start()
     accounted_for(controller, world)
     if point == "unlock:before":
@@ -156,7 +156,7 @@ def test_cut_inside_the_pickup(controller: ControllerProcess, world: WorldProces
         assert world.state(label)["door"] == "open"
         world.take_out(label)
         world.close_door(label)
-    wait_until(lambda: controller.state_is(delivery_id, "collected"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     assert world.pulses(label) == 2
     code_spent(controller, code)
     accounted_for(controller, world)
@@ -168,25 +168,27 @@ def test_cut_inside_the_pickup(controller: ControllerProcess, world: WorldProces
 def test_cut_while_collecting(controller: ControllerProcess, world: WorldProcess, step: str):
     controller.start()
     delivery_id, label = controller.load("CUT-P2")
-    code = wait_until(world.codes)[0]
+    code = controller.wait_until(world.codes)[0]
     answer = controller.pickup(code)
     assert answer.status_code == 200, answer.text
-    wait_until(lambda: controller.sees_open(label))
+    controller.wait_until(lambda: controller.sees_open(label))
     if step != "door open":
         world.take_out(label)
     if step in ("door just closed", "collected"):
         world.close_door(label)
     if step == "collected":
-        wait_until(lambda: controller.state_is(delivery_id, "collected"))
+        controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     restart(controller)
     code_spent(controller, code)  # also while the door still stands open
     if step == "door open":
         world.take_out(label)
     if step in ("door open", "document out, door open"):
         world.close_door(label)
-    wait_until(lambda: controller.state_is(delivery_id, "collected"))
+    controller.wait_until(lambda: controller.state_is(delivery_id, "collected"))
     assert world.pulses(label) == 2
     code_spent(controller, code)
     accounted_for(controller, world)
-    wait_until(lambda: [m for m in world.messages() if not m["code"]], what="the receipt")
+    controller.wait_until(
+        lambda: [m for m in world.messages() if not m["code"]], what="the receipt"
+    )
     assert len(world.messages()) == 2, "one code message and one receipt, each once"
