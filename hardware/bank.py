@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from hardware.gpio_bank import GpioBank
-from hardware.layout import GpioPlace, Layout, SerialPlace
+from hardware.layout import GpioPlace, Layout, ScreenConfig, SerialPlace
 from hardware.serial_bank import SerialBoardBank
 from locker.ports import (
     CompartmentReading,
@@ -29,8 +29,15 @@ class SettlingBank(LockBank, Protocol):
 class CompositeBank:
     """Several banks behind one: labels are routed to the bank that has them."""
 
-    def __init__(self, banks: Sequence[SettlingBank], order: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        banks: Sequence[SettlingBank],
+        order: Sequence[str] = (),
+        screen: ScreenConfig | None = None,
+    ) -> None:
         self._banks = list(banks)
+        self.screen = screen
+        """Where the layout puts the touchscreen (the kiosk keeps its controls within reach)."""
         self._owner: dict[str, SettlingBank] = {}
         specs: list[CompartmentSpec] = []
         for bank in self._banks:
@@ -135,4 +142,5 @@ def build_bank(
         for bank in banks:
             bank.close()
         raise
-    return CompositeBank(banks, [compartment.label for compartment in layout.compartments])
+    labels = [compartment.label for compartment in layout.compartments]
+    return CompositeBank(banks, labels, layout.screen)

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from kiosk.api.deps import core
+from kiosk.pages.assistance import Assistance
+from kiosk.pages.reach import reach_band
 from kiosk.pages.render import page
 from locker import codes
 
@@ -59,6 +61,8 @@ def _context(request: Request) -> dict[str, Any]:
         "inactivity_s": settings.kiosk.inactivity_s,
         "locker_name": settings.locker.name,
         "location": settings.locker.location,
+        "assist": Assistance.of(request),
+        "reach_band": reach_band(core(request).bank, settings.policy.reach_max_mm),
     }
 
 

@@ -115,16 +115,22 @@ def spelled(catalog: Catalog, typed: str) -> str:
     character on its own: ``K 7 M 4 Q, X 9 T 2 B``."""
     if typed in KEY_NAMES:
         return catalog(KEY_NAMES[typed])
+    if len(typed) == 1:
+        return catalog("speech_character", character=_character(catalog, typed.upper()))
     groups = [g for g in re.split(r"[\s\-_.·/]+", typed.upper()) if g]
-    if len(groups) == 1 and len(groups[0]) == 1:
-        return catalog("speech_character", character=_character(catalog, groups[0]))
     said = ", ".join(" ".join(_character(catalog, c) for c in group) for group in groups)
     return catalog("speech_code", code=said)
 
 
 def _character(catalog: Catalog, char: str) -> str:
     """A character as espeak-ng should say it (a letter alone is read by its name)."""
-    return catalog("speech_hyphen") if char == "-" else char
+    return (
+        catalog("speech_hyphen")
+        if char == "-"
+        else catalog("speech_space")
+        if char == " "
+        else char
+    )
 
 
 def spoken_date(catalog: Catalog, value: date) -> str:

@@ -60,7 +60,8 @@ const LOCKER = (() => {
   }
 
   /* Calls `onTimeout` after `seconds` without a touch or key press; warns before, in the
-     #idle dialog, with a button that gives the full time again (WCAG 2.2.1). */
+     #idle dialog, with a button that gives the full time again (WCAG 2.2.1). On the citizen's
+     screens (LOCKER.speech) the warning is also sounded and said, and any key extends. */
   function idleTimer(seconds, onTimeout, textKey) {
     const dialog = document.getElementById("idle");
     const text = document.getElementById("idle-text");
@@ -70,7 +71,10 @@ const LOCKER = (() => {
 
     function restart() {
       deadline = Date.now() + seconds * 1000;
-      if (dialog.open) dialog.close();
+      if (dialog.open) {
+        dialog.close();
+        if (LOCKER.speech) LOCKER.speech.say([{ key: "speech_extended" }]);
+      }
     }
     function check() {
       const left = Math.ceil((deadline - Date.now()) / 1000);
@@ -82,13 +86,25 @@ const LOCKER = (() => {
         if (!dialog.open) {
           dialog.showModal();
           document.getElementById("idle-extend").focus();
+          if (LOCKER.speech) {
+            LOCKER.speech.tone("warning");
+            LOCKER.speech.say([{ screen: "idle", values: { seconds: left } }]);
+          }
         }
       }
     }
     document.getElementById("idle-extend").addEventListener("click", restart);
     dialog.addEventListener("cancel", (event) => { event.preventDefault(); restart(); });
     for (const kind of ["pointerdown", "keydown", "input"]) {
-      document.addEventListener(kind, () => { if (!dialog.open) restart(); }, true);
+      document.addEventListener(kind, (event) => {
+        if (!dialog.open) {
+          restart();
+        } else if (kind === "keydown" && LOCKER.speech) {
+          event.preventDefault();  // the key that asks for more time does nothing else
+          event.stopPropagation();
+          restart();
+        }
+      }, true);
     }
     restart();
     tick = setInterval(check, 1000);

@@ -3,17 +3,21 @@
 "use strict";
 
 (() => {
-  const { t, call, idleTimer } = LOCKER;
+  const { t, call, idleTimer, speech } = LOCKER;
+  const CLOSE_REMINDER_MS = 30000;
   const body = document.body;
   const $ = (id) => document.getElementById(id);
   const SCAN_EVERY_MS = 300;
   const codeField = $("code");
   const state = {
     code: "", typed: false, dob: null, label: null, scanning: false, stream: null, busy: false,
+    reminder: null,
   };
 
   /* -- steps ------------------------------------------------------------------------- */
-  function step(name) {
+  /* Show step `name` and say it: `values` fill its spoken text (the label, the error),
+     `before` is said first (the date of birth read back before the confirmation). */
+  function step(name, values, before) {
     for (const section of document.querySelectorAll(".step")) {
       section.hidden = section.id !== "step-" + name;
     }
@@ -21,9 +25,18 @@
     if (name === "scan") startCamera(); else stopCamera();
     const heading = document.querySelector("#step-" + name + " h1");
     if (name === "scan") $("code").focus(); else if (heading) heading.focus();
+    speech.screen(name, values, before);
+  }
+
+  /* A mistake in a field: shown under it, sounded, and said. */
+  function fieldError(id, key, values) {
+    $(id).textContent = t(key, values);
+    speech.tone("error");
+    speech.say([{ key, values: values || {} }]);
   }
 
   function restart() {
+    clearTimeout(state.reminder);
     Object.assign(state, { code: "", dob: null, label: null });
     clearSteps();
     $("code").value = "";
@@ -54,26 +67,27 @@
   }
 
   /* -- the code ---------------------------------------------------------------------- */
-  function errorText(answer) {
+  /* The message for a refused pickup: its catalog key and values (shown and said). */
+  function errorMessage(answer) {
     switch (answer.data.error) {
       case "code_invalid":
       case "validation_error":
-        return t("err_code_invalid");
+        return { error: "err_code_invalid" };
       case "expired":
-        return t("err_expired");
+        return { error: "err_expired" };
       case "rate_limited": {
         const minutes = Math.max(1, Math.round((answer.retryAfter || 60) / 60));
-        return minutes === 1 ? t("err_rate_limited_one") : t("err_rate_limited", { minutes });
+        return minutes === 1 ? { error: "err_rate_limited_one" } : { error: "err_rate_limited", minutes };
       }
       case "wrong_locker":
-        return t("err_wrong_locker");
+        return { error: "err_wrong_locker" };
       case "already_open":
-        return t("err_already_open");
+        return { error: "err_already_open" };
       case "hardware_fault":
       case "hardware_unavailable":
-        return t("err_hardware");
+        return { error: "err_hardware" };
       default:
-        return t("err_network");
+        return { error: "err_network" };
     }
   }
 
@@ -97,7 +111,7 @@
     state.busy = false;
     $("busy").textContent = "";
     if (answer.ok && answer.data.verified) {
-      step("confirm");
+      step("confirm", {}, [{ date: state.dob }]);
     } else if (answer.ok) {
       opened(answer.data.compartment);
     } else if (answer.status === 428 && !state.dob) {
@@ -107,13 +121,15 @@
       state.dob = null;
       const tries = Number(answer.data.tries_left || 0);
       showDigits("");
-      $("dob-error").textContent = tries === 1 ? t("dob_wrong_one") : t("dob_wrong", { tries });
+      fieldError("dob-error", tries === 1 ? "dob_wrong_one" : "dob_wrong", { tries });
       $("dob").focus();
     } else {
       state.dob = null;
-      $("error-text").textContent = errorText(answer);
+      const message = errorMessage(answer);
+      $("error-text").textContent = t(message.error, message);
       body.dataset.error = answer.data.error || "network";
-      step("error");
+      speech.tone("error");
+      step("error", message);
     }
   }
 
@@ -121,19 +137,36 @@
     event.preventDefault();
     const typed = $("code").value.trim();
     if (!typed) {
-      $("code-error").textContent = t("code_empty");
+      fieldError("code-error", "code_empty");
       return;
     }
     if (!plausible(typed)) {
-      $("code-error").textContent = t("code_format");
+      fieldError("code-error", "code_format");
       codeField.focus();
       return;
     }
     $("code-error").textContent = "";
     state.code = typed;
     state.typed = true;
+    readBack(typed);
     submit();
   });
+
+  /* The typed code said back in its groups while it is checked (a QR code is not spelled). */
+  function readBack(code) {
+    const parts = /^LOCKER1:/i.test(code) ? [] : [{ spell: code }];
+    speech.say([...parts, { key: "checking" }]);
+  }
+
+  /* Each key said as it is pressed, on the screen's keys or typed on a keyboard. */
+  function echo(field) {
+    field.addEventListener("input", (event) => {
+      if (event.inputType && event.inputType.startsWith("delete")) speech.say([{ spell: "back" }]);
+      else if (event.data && event.data.trim()) speech.say([{ spell: event.data.slice(-1) }]);
+    });
+  }
+  echo(codeField);
+  echo($("dob"));
 
   /* -- date of birth on the keypad ----------------------------------------------------- */
   function digits() {
@@ -169,6 +202,7 @@
     if (which === "back") showDigits(value.slice(0, -1));
     else if (which === "clear") showDigits("");
     else showDigits((value + which).slice(0, 8));
+    speech.say([{ spell: which }]);
   });
 
   keys($("code-keys"), (which) => {
@@ -184,6 +218,7 @@
     }
     codeField.value = value;
     $("code-error").textContent = "";
+    speech.say([{ spell: which }]);
   });
 
   /* A scanner or a physical keyboard types wherever the focus is: keys typed outside a
@@ -203,12 +238,14 @@
       field.focus();
       field.value = field.value.slice(0, -1);
       field.dispatchEvent(new Event("input"));
+      speech.say([{ spell: "back" }]);
     } else if (event.key.length === 1 && event.key !== " ") {
       if (field.id === "dob" && !/\d/.test(event.key)) return;
       event.preventDefault();
       field.focus();
       field.value += event.key;
       field.dispatchEvent(new Event("input"));
+      speech.say([{ spell: event.key }]);
     }
   });
   $("dob").addEventListener("input", () => showDigits(digits()));
@@ -216,7 +253,7 @@
     event.preventDefault();
     const iso = isoDate(digits());
     if (!iso) {
-      $("dob-error").textContent = t("dob_invalid");
+      fieldError("dob-error", "dob_invalid");
       $("dob").focus();
       return;
     }
@@ -234,10 +271,26 @@
     for (const cell of document.querySelectorAll(".cell")) {
       cell.classList.toggle("open", cell.dataset.label === label);
     }
-    step("open");
+    $("close-reminder").textContent = "";
+    speech.tone("opened");
+    step("open", { label });
+    remindToClose(label);
+  }
+
+  /* A door left open: shown, sounded and said again every half minute until it closes. */
+  function remindToClose(label) {
+    clearTimeout(state.reminder);
+    state.reminder = setTimeout(() => {
+      if (body.dataset.step !== "open" || state.label !== label) return;
+      $("close-reminder").textContent = t("speech_close_door", { label });
+      speech.tone("close");
+      speech.say([{ key: "speech_close_door", values: { label } }]);
+      remindToClose(label);
+    }, CLOSE_REMINDER_MS);
   }
 
   function done() {
+    clearTimeout(state.reminder);
     state.label = null;
     step("done");
     setTimeout(home, 10000);
@@ -282,6 +335,7 @@
     $("camera").hidden = true;
     $("camera-status").textContent = t("camera_unavailable");
     body.dataset.camera = "off";
+    speech.say([{ key: "camera_unavailable" }], { interrupt: false });
   }
 
   function stopCamera() {

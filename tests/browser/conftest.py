@@ -219,20 +219,23 @@ class Screen:
         self.page.goto(self.base + path)
         return self.page
 
-    def check(self, name: str) -> None:
-        """Screenshot ``name`` and assert axe-core finds no violations on the screen as shown."""
+    def check(self, name: str, *, enhanced: bool = False) -> None:
+        """Screenshot ``name`` and assert axe-core finds no violations on the screen as shown;
+        ``enhanced`` adds WCAG's enhanced contrast (7:1, the high-contrast theme's promise)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         size = self.page.viewport_size or {"width": 0, "height": 0}
         self.page.screenshot(path=SCREENSHOTS / f"{name}-{size['width']}x{size['height']}.png")
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
             self.page.evaluate(AXE.read_text())
         violations = self.page.evaluate(
-            """async (tags) => {
-                const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            """async ([tags, enhanced]) => {
+                const only = {runOnly: {type: 'tag', values: tags}};
+                if (enhanced) only.rules = {'color-contrast-enhanced': {enabled: true}};
+                const result = await axe.run(document, only);
                 return result.violations.map(v => ({
                     id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
             }""",
-            AXE_TAGS,
+            [AXE_TAGS, enhanced],
         )
         assert violations == [], f"{name}: {violations}"
         assert self.csp_errors == [], self.csp_errors
