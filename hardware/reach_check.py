@@ -13,6 +13,9 @@ from locker.config import PolicySection
 from locker.reach import Reach
 from locker.vocabulary import Size
 
+MAX_SCREEN_OUT_OF_REACH = 0.4
+"""The citizen screens leave at most this much of the screen's top free (kiosk/pages/reach.py)."""
+
 
 def reach_report(layout: Layout, policy: PolicySection) -> tuple[list[str], list[str]]:
     """``(facts, warnings)``: one line each, for a technician commissioning the bank."""
@@ -50,9 +53,10 @@ def reach_report(layout: Layout, policy: PolicySection) -> tuple[list[str], list
                 f"the top {share:.0%} of the screen is above {reach.max_mm} mm: the kiosk keeps"
                 " its controls below it"
             )
-            if share > 0.5:
+            if share > MAX_SCREEN_OUT_OF_REACH:
                 warnings.append(
-                    f"more than half the screen is above {reach.max_mm} mm: mount it lower"
+                    f"{share:.0%} of the screen is above {reach.max_mm} mm, more than the kiosk"
+                    f" can keep free of controls ({MAX_SCREEN_OUT_OF_REACH:.0%}): mount it lower"
                 )
         if screen.bottom_mm < reach.min_mm:
             warnings.append(f"the screen reaches below {reach.min_mm} mm: mount it higher")

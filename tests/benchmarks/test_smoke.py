@@ -50,6 +50,16 @@ KEYS = {
     "startup": {"median_s", "max_s"},
     "sweep": {f"boards_{n}_{k}" for n in (1, 4, 16) for k in (*LATENCY, "floor_ms", "p50_floors")},
     "unlock": {"unlock_" + k for k in (*LATENCY, "floor_ms", "p99_floors")},
+    "speech": {
+        f"{what}_{k}"
+        for what in (
+            "screen_to_audio_cached",
+            "screen_to_audio_uncached",
+            "synthesis",
+            "synthesis_cached",
+        )
+        for k in LATENCY
+    },
     "webhook_delivery": {"lag_p50_ms", "lag_p99_ms", "per_minute"},
     "week": {"wall_s", "loaded", "pickups", "expiries", "messages", "codes_sent_once"},
 }

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from locker.services import technician
 from locker.vocabulary import DocumentType
 
-from .conftest import PHONE, Screen, Site, launch
+from .conftest import PHONE, STAFF, Screen, Site, launch
 
 AUDIO_ARGS = ["--autoplay-policy=no-user-gesture-required"]
 """As the kiosk's own Chromium starts (docs/kiosk.md): a page may speak without a tap first."""
@@ -177,6 +178,10 @@ def test_high_contrast_and_large_text_lose_nothing_and_are_axe_clean(
     try:
         screen = Screen(context.new_page(), site.base)
         page = screen.goto("/")
+        # The demo layout's screen reaches 1,250 mm: its top 9 % is above 1,220 mm and stays
+        # free of controls.
+        header = page.evaluate("document.querySelector('header').getBoundingClientRect().top")
+        assert abs(header - 0.09 * height) < 2
         page.get_by_role("button", name="Hoher Kontrast").click()
         screen.check("a11y-welcome-contrast", enhanced=True)
         page.get_by_role("button", name="Große Schrift").click()
@@ -218,3 +223,43 @@ def test_high_contrast_and_large_text_lose_nothing_and_are_axe_clean(
         assert page.evaluate("document.documentElement.className") == ""
     finally:
         context.close()
+
+
+def test_the_clerk_screen_says_whether_the_compartment_is_within_reach(
+    site: Site, screen: Screen
+) -> None:
+    page = screen.goto("/clerk?lang=en")
+    page.get_by_label("User name").fill(STAFF[0])
+    page.get_by_label("Password").fill(STAFF[1])
+    page.get_by_role("button", name="Sign in").click()
+    layout = site.world.layout.compartments
+    within = {c.label for c in layout if c.handle_mm and 380 <= c.handle_mm <= 1220}
+    message = page.locator("#load-message")
+    for reference, reachable_left in (("ACC-1", True), ("ACC-2", False)):
+        if not reachable_left:  # every compartment within reach out of service: the fallback
+            free = {c["label"] for c in site.compartments() if c["state"] == "free"}
+            for label in within & free:
+                technician.set_out_of_service(site.core, label, True, reason="t", actor="t")
+        reference_field = page.get_by_label("Reference of the document (scan or type)")
+        reference_field.fill(reference)
+        reference_field.press("Enter")
+        page.get_by_label("Recipient's name").fill("Rolf Rad")
+        page.get_by_label("Mobile number (+49…)").fill(PHONE)
+        page.get_by_label("Document", exact=True).select_option("other")
+        page.get_by_label("Needs a compartment within reach (wheelchair)").check()
+        if reachable_left:
+            screen.check("clerk-load-accessible")
+        page.get_by_role("button", name="Announce and load").click()
+        if reachable_left:
+            expect(message).to_have_text(re.compile(r"is within reach from a wheelchair\.$"))
+            assert message.inner_text().split()[1] in within
+        else:
+            expect(message).to_have_text(
+                re.compile(r"Warning: no free compartment .* out of reach")
+            )
+            expect(message).to_have_class(re.compile("bad"))
+            assert message.inner_text().split()[1] not in within
+            screen.check("clerk-load-out-of-reach")
+        label = message.inner_text().split()[1]
+        site.put_in_and_close(label)
+        expect(message).to_have_text(re.compile(rf"Stored: {reference}"))

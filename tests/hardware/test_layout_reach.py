@@ -88,3 +88,17 @@ def test_check_of_a_broken_file_names_every_problem(
     code, out = check(capsys, path)
     assert code == 2
     assert out.strip() == f"{path}: compartment A01: handle_mm: must be a whole number (got 'high')"
+
+
+def test_the_screen_band_above_reach_is_kept_free_of_controls() -> None:
+    from types import SimpleNamespace
+
+    from kiosk.pages.reach import reach_band
+
+    def bank(bottom: int, top: int) -> SimpleNamespace:
+        return SimpleNamespace(screen=ScreenConfig(bottom, top))
+
+    assert reach_band(bank(900, 1250), 1220) == 9
+    assert reach_band(bank(800, 1100), 1220) == 0  # all within reach
+    assert reach_band(bank(1000, 1800), 1220) == 40  # at most 40 %: layout check warns
+    assert reach_band(SimpleNamespace(), 1220) == 0  # no [screen] in the layout
