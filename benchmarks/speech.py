@@ -29,7 +29,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-requ
 TARGET_CACHED_P99_MS = 300.0
 
 
-def _screens(samples: int) -> list[tuple[str, dict[str, object]]]:
+def _screens(samples: int) -> list[tuple[str, dict[str, str | int]]]:
     """``samples`` screen changes, each with a text the server has not synthesised before:
     the inactivity warning and the too-many-tries error, each with its own number."""
     return [
@@ -75,7 +75,7 @@ def _synthesis(samples: int) -> tuple[list[float], list[float]]:
     """espeak-ng per utterance (every screen, the code, a date, a key; both languages), and
     the same utterances answered from the cache."""
     service = SpeechService(Espeak(), 160, 64 * 1024 * 1024)
-    values = {"label": "A09", "seconds": 20, "error": "err_code_invalid"}
+    values: dict[str, str | int] = {"label": "A09", "seconds": 20, "error": "err_code_invalid"}
     utterances = [[Part(screen=screen, values=values)] for screen in SCREENS]
     utterances += [[Part(spell="K7M4Q-X9T2B")], [Part(date=date(1990, 5, 17))], [Part(spell="K")]]
     work = [(catalog(lang), parts) for lang in languages() for parts in utterances]
