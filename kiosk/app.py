@@ -79,7 +79,10 @@ def create_app(
     app.state.signer = StaffSessions(derive_key(settings.locker.secret_key, "session"))
     kiosk = settings.kiosk
     app.state.speech = SpeechService(
-        Espeak(kiosk.speech_program), kiosk.speech_wpm, kiosk.speech_cache_mb * 1024 * 1024
+        Espeak(kiosk.speech_program),
+        kiosk.speech_wpm,
+        kiosk.speech_cache_mb * 1024 * 1024,
+        settings.office.name,
     )
     app.state.frames = pickup.FrameLimiter(settings.kiosk.camera_frames_per_s)
     errors.install(app)

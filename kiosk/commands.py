@@ -85,6 +85,14 @@ def demo_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+DEMO_OFFICE = {
+    "name": "Bürgerbüro Musterstadt",
+    "address": "Rathausplatz 1, 12345 Musterstadt",
+    "phone": "030 1234-5678",
+    "web": "https://www.musterstadt.example/buergerbuero",
+}
+
+
 def demo_settings(
     config: Path | None,
     data_dir: Path,
@@ -103,6 +111,8 @@ def demo_settings(
         "hardware": {"backend": "simulator"},
         "kiosk": {"host": host, "port": port, "public_url": f"http://{host}:{port}"},
     }
+    if config is None:  # a made-up office, so the demo's messages show every contact line
+        overrides["office"] = dict(DEMO_OFFICE)
     for section, values in (extra or {}).items():
         overrides.setdefault(section, {}).update(values)
     return load_settings(config, overrides=overrides)

@@ -336,7 +336,19 @@ OpeningSpan = Annotated[
 
 
 class OfficeSection(Section):
-    """The office that runs the locker (its hours decide what "after hours" means)."""
+    """The office that runs the locker: its one name on every screen and in every message, how
+    citizens reach it (SMS: name and phone; e-mail: all of it), and its hours (which also
+    decide what "after hours" means in the statistics)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[^{}]*$")] = "Bürgerbüro"
+    """The office's name as citizens know it ("Bürgerbüro Musterstadt"); the kiosk and the
+    messages say it wherever they send the citizen to the office."""
+    address: Annotated[str, Field(max_length=200)] = ""
+    """Street and town, one line ("Rathausplatz 1, 12345 Musterstadt"); empty: not said."""
+    phone: Annotated[str, Field(max_length=40)] = ""
+    """Phone number as citizens dial it ("030 1234-5678"); empty: not said."""
+    web: Annotated[str, Field(max_length=200)] = ""
+    """Web page of the office (appointments, hours); empty: not said."""
 
     opening_hours: dict[Weekday, list[OpeningSpan]] = Field(
         default_factory=lambda: {  # type: ignore[arg-type]

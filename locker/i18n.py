@@ -86,12 +86,19 @@ def language_of(locale: str | None) -> str:
 
 
 @cache
-def catalog(code: str | None) -> Catalog:
-    """The catalog for ``code`` (any locale of the language; the default language if none)."""
+def catalog(code: str | None, **house: str) -> Catalog:
+    """The catalog for ``code`` (any locale of the language; the default language if none).
+
+    ``house`` fills placeholders that are the same on every screen of this installation
+    (``office="Bürgerbüro Musterstadt"``) into every text, so a page's scripts and the speech
+    output never see ``{office}``.
+    """
     code = language_of(code)
     locale, texts = read(code)
     if code != FALLBACK:
         texts = read(FALLBACK)[1] | texts
+    for name, value in house.items():
+        texts = {key: text.replace("{" + name + "}", value) for key, text in texts.items()}
     return Catalog(code, locale, texts)
 
 

@@ -36,6 +36,7 @@ from locker import audit, event_outbox, sealing
 from locker.core import Core, DomainEvent
 from locker.db import after_commit, is_sqlite, reading, transaction
 from locker.models import Delivery, Notification
+from locker.recipients import birth_date_asked
 from locker.vocabulary import Channel, DeliveryState, MessageKind
 from locker.vocabulary import NotificationState as N
 
@@ -87,7 +88,10 @@ def enqueue(
     """Queue ``kind`` for every contact of ``delivery``; ``secrets`` are sealed, not stored.
 
     Once the caller's transaction commits, ``core.outbox`` is woken (never if it rolls back).
+    Every row's context says whether the kiosk will ask for the date of birth.
     """
+    asked = birth_date_asked(core.settings.policy.second_factor_documents, delivery)
+    context = {"birth_date_asked": asked, **context}
     rows = []
     for channel, address in contacts(delivery):
         row = Notification(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
 import phonenumbers
 
 from locker.errors import InvalidInput
+from locker.models import Delivery
+from locker.vocabulary import DocumentType
 
 _EMAIL = re.compile(
     r"^[^@\s<>\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -56,3 +59,9 @@ def check_birth_date(value: date, today: date) -> date:
             "birth_date_invalid",
         )
     return value
+
+
+def birth_date_asked(second_factor_documents: Iterable[DocumentType], delivery: Delivery) -> bool:
+    """Whether the kiosk will ask this delivery's citizen for the date of birth (the document
+    type needs it and one was given), so the messages can say so beforehand."""
+    return delivery.document_type in second_factor_documents and delivery.date_of_birth is not None

@@ -23,7 +23,7 @@ from locker.config import Settings
 from locker.core import Core
 from locker.vocabulary import Channel
 from notify.mail import SmtpMailer
-from notify.messages import stored_sms_segments
+from notify.messages import STORED_SMS_SEGMENTS, stored_sms_segments
 from notify.sms import STATUS_PATH, TwilioSms, status_callback_url
 from notify.status import BadSignature, apply_twilio_status
 from notify.worker import OutboxRunner, OutboxWorker, PassReport, Sender
@@ -61,10 +61,12 @@ def outbox_runner(core: Core, senders: Mapping[Channel, Sender] | None = None) -
     until then rows wait for the poll.
     """
     senders = build_senders(core.settings) if senders is None else senders
-    too_long = {k: v for k, v in stored_sms_segments(core.settings).items() if v > 1}
+    found = stored_sms_segments(core.settings).items()
+    too_long = {k: v for k, v in found if v > STORED_SMS_SEGMENTS}
     if Channel.SMS in senders and too_long:
         log.warning(
-            "locker.location is so long that the pickup-code SMS takes %s segments; shorten it",
+            "locker.location, office.name and office.phone are so long that the pickup-code SMS"
+            " takes %s segments; shorten them",
             too_long,
         )
     return OutboxRunner(OutboxWorker(core, senders))

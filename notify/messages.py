@@ -9,13 +9,17 @@ the QR code, attached inline and referenced by ``cid:``; no tracking pixel, no w
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
+
 from locker import codes
-from locker.config import Settings
+from locker.config import OfficeSection, Settings
+from locker.i18n import Catalog
 from locker.vocabulary import MessageKind
 from notify import gsm
 from notify.texts import catalog_for, locales, template
@@ -35,6 +39,9 @@ class Facts:
     until: datetime | None = None
     code: str | None = None
     qr: str | None = None
+    office: OfficeSection = field(default_factory=OfficeSection)
+    birth_date_asked: bool = False
+    """The kiosk will ask for the date of birth (the code message says so)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class Rendered:
     """The pickup code as people read it (``K7M4Q-X9T2B``), for stored messages."""
     qr: str | None
     """The QR payload, for stored messages: the e-mail shows it as an inline image."""
+    contact: tuple[str, ...] = ()
+    """How to reach the office: a heading and one line each (name, address, phone, ...)."""
 
     @property
     def text(self) -> str:
@@ -59,7 +68,7 @@ class Rendered:
         parts = [*self.lead]
         if self.code:
             parts.append(f"{self.code_label}: {self.code}")
-        parts += [*self.tail, self.closing, "-- \n" + self.footer]
+        parts += [*self.tail, *self._contact(), self.closing, "-- \n" + self.footer]
         return "\n\n".join(parts) + "\n"
 
     def html(self, qr_cid: str | None) -> str:
@@ -72,7 +81,7 @@ class Rendered:
         if self.qr and qr_cid:
             image = '<img src="cid:{}" alt="{}">'
             body.append(para(image.format(html.escape(qr_cid), _html(self.qr_alt))))
-        body += [para(_html(p)) for p in (*self.tail, self.closing)]
+        body += [para(_html(p)) for p in (*self.tail, *self._contact(), self.closing)]
         small = '<p style="margin:2em 0 0 0;color:#555;font-size:0.85em">{}</p>'
         body.append(small.format(_html(self.footer)))
         return (
@@ -83,6 +92,9 @@ class Rendered:
             + "\n</body></html>\n"
         )
 
+    def _contact(self) -> list[str]:
+        return ["\n".join(self.contact)] if self.contact else []
+
 
 def _html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
@@ -90,7 +102,8 @@ def _html(text: str) -> str:
 
 def render(facts: Facts) -> Rendered:
     locale, catalog = catalog_for(facts.locale)
-    texts = template(catalog, facts.kind)
+    texts = template(catalog, facts.kind, facts.birth_date_asked)
+    office = facts.office
 
     def when(moment: datetime | None) -> str:
         return catalog.when(moment.astimezone(facts.timezone)) if moment else ""
@@ -102,7 +115,10 @@ def render(facts: Facts) -> Rendered:
         "at": when(facts.at),
         "code": shown_code or "",
         "name": facts.installation,
+        "office": office.name,
+        "phone": office.phone,
     }
+    values["contact"] = catalog("msg_contact_phone" if office.phone else "msg_contact", **values)
     return Rendered(
         locale=locale,
         subject=texts.subject.format_map(values),
@@ -115,7 +131,37 @@ def render(facts: Facts) -> Rendered:
         qr_alt=catalog("msg_qr_alt"),
         code=shown_code,
         qr=facts.qr,
+        contact=contact_lines(catalog, office),
     )
+
+
+def contact_lines(catalog: Catalog, office: OfficeSection) -> tuple[str, ...]:
+    """The e-mail's "How to reach us" block: what of ``[office]`` is set, in this language."""
+    lines = [catalog("msg_contact_heading"), office.name]
+    if office.address:
+        lines.append(office.address)
+    if office.phone:
+        lines.append(catalog("msg_contact_line_phone", phone=office.phone))
+    if office.opening_hours:
+        hours = opening_hours(catalog, office.opening_hours)
+        lines.append(catalog("msg_contact_line_hours", hours=hours))
+    if office.web:
+        lines.append(catalog("msg_contact_line_web", web=office.web))
+    return tuple(lines)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def opening_hours(catalog: Catalog, hours: Mapping[Any, Sequence[str]]) -> str:
+    """``Mo. 08:00–12:00; Do. 08:00–12:00, 14:00–18:00`` with the language's day names."""
+    names = get_day_names("abbreviated", locale=catalog.locale)
+    days = []
+    for index, day in enumerate(WEEKDAYS):
+        if hours.get(day):
+            spans = ", ".join(span.replace("-", "–") for span in hours[day])
+            days.append(f"{names[index]} {spans}")
+    return "; ".join(days)
 
 
 def facts_from(
@@ -139,14 +185,21 @@ def facts_from(
         until=datetime.fromisoformat(until) if until else None,
         code=(secrets or {}).get("code"),
         qr=(secrets or {}).get("qr"),
+        office=settings.office,
+        birth_date_asked=bool(context.get("birth_date_asked")),
     )
 
 
-def stored_sms_segments(settings: Settings) -> dict[str, int]:
-    """Segments of the stored SMS per shipped language with this installation's location.
+STORED_SMS_SEGMENTS = 2
+"""What the code SMS may take: place, code, date, the date-of-birth note, office and phone."""
 
-    Checked at start-up: a location long enough to push the code SMS into two segments
-    doubles the cost of every message, so the worker warns about it.
+
+def stored_sms_segments(settings: Settings) -> dict[str, int]:
+    """Segments of the longest stored SMS (with the date-of-birth note) per shipped language
+    with this installation's location and office.
+
+    Checked at start-up: a location or office long enough to push the code SMS beyond
+    :data:`STORED_SMS_SEGMENTS` makes every message dearer, so the worker warns about it.
     """
     widest = datetime(2026, 12, 30, 20, 59, tzinfo=ZoneInfo("UTC"))
     return {
@@ -161,6 +214,8 @@ def stored_sms_segments(settings: Settings) -> dict[str, int]:
                     timezone=ZoneInfo(settings.locker.timezone),
                     until=widest,
                     code="0" * codes.CODE_LENGTH,
+                    office=settings.office,
+                    birth_date_asked=True,
                 )
             ).sms
         )

@@ -9,14 +9,17 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from kiosk.api.deps import controller
 from locker.i18n import DEFAULT, Catalog, catalog, languages
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 
 def language(request: Request) -> Catalog:
-    """The screen's language: ``?lang=`` if there is a catalog for it, else the default."""
-    return catalog(request.query_params.get("lang"))
+    """The screen's language: ``?lang=`` if there is a catalog for it, else the default; the
+    office's name filled in (one name on every screen and in every message)."""
+    office = controller(request).settings.office.name
+    return catalog(request.query_params.get("lang"), office=office)
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:

@@ -63,8 +63,10 @@ class SpeechCache:
 
 
 class SpeechService:
-    def __init__(self, engine: Espeak, wpm: int, cache_bytes: int) -> None:
+    def __init__(self, engine: Espeak, wpm: int, cache_bytes: int, office: str = "") -> None:
         self.engine = engine
+        self.office = office
+        """The office's name, as the screens say it."""
         self.wpm = wpm
         self.cache = SpeechCache(cache_bytes)
 
@@ -77,7 +79,7 @@ class SpeechService:
         self, language: str, parts: Sequence[Part], specs: Sequence[CompartmentSpec], step: int = 0
     ) -> Spoken:
         """The utterance of ``parts`` in ``language`` as WAV, from the cache where allowed."""
-        texts = catalog(language)
+        texts = catalog(language, office=self.office)
         text = compose(texts, parts, specs)
         wpm = self.rate(step)
         if any(part.private for part in parts):

@@ -34,6 +34,7 @@ from locker.errors import (
     WrongLocker,
 )
 from locker.models import Compartment, Delivery, PickupCode
+from locker.recipients import birth_date_asked
 from locker.services.intents import begin_intent, pulse
 from locker.states import move_delivery
 from locker.vocabulary import CompartmentState as C
@@ -183,8 +184,7 @@ def _authorise(
 
 
 def _needs_second_factor(core: Core, delivery: Delivery) -> bool:
-    required = delivery.document_type in core.settings.policy.second_factor_documents
-    return required and delivery.date_of_birth is not None
+    return birth_date_asked(core.settings.policy.second_factor_documents, delivery)
 
 
 def _locked_message(seconds: int) -> str:

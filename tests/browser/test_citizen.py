@@ -249,7 +249,7 @@ def test_hardware_fault_says_whom_to_ask_and_that_the_code_stays_valid(
     site.wait_for(lambda: not site.core.bank.read(label).online)
     page = screen.goto("/pickup")
     text = show_error(page, code)
-    assert "Mitarbeitenden des Bürgerbüros" in text
+    assert "Mitarbeitenden: Bürgerbüro." in text  # [office] name, as the messages say it
     assert text.endswith("Ihr Code bleibt gültig.")
     screen.check("error-hardware")
     assert site.state_of(delivery_id) == "stored"

@@ -288,10 +288,10 @@ def test_runner_sends_as_soon_as_the_door_closes_and_stops_cleanly(
     runner.close()  # idempotent
 
 
-def test_start_worker_warns_about_a_location_too_long_for_one_sms(
+def test_start_worker_warns_about_a_location_too_long_for_the_code_sms(
     make_core: MakeCore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    core = make_core(locker={"location": "Bürgerbüro " * 10})
+    core = make_core(locker={"location": "Bürgerbüro " * 14})
     with caplog.at_level(logging.WARNING, logger="notify"):
         start_worker(core).close()
     assert "segments" in caplog.text
