@@ -167,7 +167,12 @@ class Served:
 
 
 def start_serve(
-    locker: Path, config: Path, notify: NotifySocket, *, watchdog_usec: int = 2_000_000
+    locker: Path,
+    config: Path,
+    notify: NotifySocket,
+    *,
+    watchdog_usec: int = 2_000_000,
+    journal: bool = False,
 ) -> Served:
     """``locker db upgrade``, then ``locker serve`` with systemd's variables; READY awaited."""
     environ = clean_environ()
@@ -180,7 +185,9 @@ def start_serve(
     )
     process = subprocess.Popen(
         [str(locker), "--config", str(config), "serve"],
-        env=environ | {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(watchdog_usec)},
+        env=environ
+        | {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": str(watchdog_usec)}
+        | ({"JOURNAL_STREAM": "8:1234"} if journal else {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
