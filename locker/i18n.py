@@ -16,6 +16,8 @@ Adding a language is adding a folder; docs/kiosk.md says how to add a text.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -66,6 +68,11 @@ class Catalog:
         """A date as this language writes it (``17.05.1990``, ``17 May 1990``)."""
         return str(format_date(value, "medium", locale=self.locale))
 
+    def date_field(self, value: dt.date) -> str:
+        """A date as a person types it into a field of this language (``17.05.1990``,
+        ``17/05/1990``): the catalog's ``date_input_pattern``, never the browser's own."""
+        return str(format_date(value, self("date_input_pattern"), locale=self.locale))
+
     def when(self, moment: datetime) -> str:
         """A local time as this language writes it (``30.12.2026, 20:59 Uhr``)."""
         time = format_time(moment, "short", locale=self.locale)
@@ -113,3 +120,21 @@ def read(code: str) -> tuple[Locale, dict[str, str]]:
         if message.id and isinstance(message.id, str) and message.string
     }
     return po.locale or Locale.parse(code), texts
+
+
+def parse_date_field(text: str | None) -> date | None:
+    """A typed date: day, month, year in any separator (``17.05.1990``, ``17/05/1990``,
+    ``17051990``) or ISO (``1990-05-17``); ``None`` if it is no real day."""
+    value = (text or "").strip()
+    parts = [p for p in re.split(r"[.\-/\s]+", value) if p]
+    if len(parts) == 1 and len(value) == 8 and value.isdigit():
+        parts = [value[:2], value[2:4], value[4:]]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    day, month, year = reversed(parts) if len(parts[0]) == 4 else parts
+    if len(year) != 4:
+        return None
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None

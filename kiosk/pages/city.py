@@ -16,6 +16,7 @@ from kiosk.pages.clerk import local, staff_page
 from kiosk.pages.render import language
 from locker import statistics, webhooks
 from locker.errors import InvalidInput
+from locker.i18n import parse_date_field
 from locker.vocabulary import Role, WebhookState
 
 router = APIRouter(prefix="/clerk", include_in_schema=False)
@@ -28,11 +29,8 @@ def statistics_page(request: Request) -> Response:
 
 
 def _day(request: Request, name: str) -> date | None:
-    raw = request.query_params.get(name)
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    """The day of a date field, as the screen's language writes it (or ISO)."""
+    return parse_date_field(request.query_params.get(name))
 
 
 def _statistics(request: Request) -> dict[str, Any]:
@@ -75,8 +73,8 @@ def _statistics(request: Request) -> dict[str, Any]:
         "charts": charts,
         "kinds": statistics.KINDS,
         "granularity": granularity,
-        "first": first.isoformat(),
-        "last": last.isoformat(),
+        "first": t.date_field(first),
+        "last": t.date_field(last),
         "share": f"{share * 100:.0f}" if share is not None else None,
     }
 

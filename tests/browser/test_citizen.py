@@ -205,6 +205,7 @@ def test_english_and_a_small_screen(site: Site, screen: Screen) -> None:
         "A pickup code has 10 letters and digits, for example K7M4Q-X9T2B."
     )
     expect(field).to_be_focused()
+    assert_on_screen(page)
     field.fill("LOCKER1:another-bank:K7M4QX9T2B")
     field.press("Enter")
     expect(page.locator("#error-text")).to_have_text(

@@ -31,6 +31,14 @@ def test_statistics_page_shows_charts_in_english_and_german(site: Site, screen: 
     page.goto(site.base + "/clerk/statistics?lang=de&granularity=month")
     expect(page.get_by_role("heading", name="Statistik", exact=True)).to_be_visible()
     expect(page.get_by_role("img", name="Abholungen je Monat")).to_be_visible()
+    since = page.get_by_label("Von")
+    expect(since).to_have_value(re.compile(r"^\d\d\.\d\d\.\d{4}$"))  # never mm/dd/yyyy
+    expect(since).to_have_attribute("placeholder", "TT.MM.JJJJ")
+    until = page.get_by_label("Bis").input_value()
+    day, month, year = until.split(".")
+    since.fill(f"{day}{month}{year}")  # typed without dots: the same day
+    page.get_by_role("button", name="Anzeigen").click()
+    expect(page.get_by_label("Von")).to_have_value(until)
     screen.check("clerk-statistics-de")
     page.set_viewport_size({"width": 800, "height": 480})
     screen.check("clerk-statistics-de")

@@ -94,6 +94,7 @@ def test_a_reference_entered_twice_says_at_once_where_the_document_is(
     label = site.compartment_of(delivery_id)
     page = sign_in(screen, "de")
     reference = page.get_by_label("Aktenzeichen des Dokuments (scannen oder tippen)")
+    expect(reference).to_be_focused()  # a barcode scanner's first scan lands in it
     reference.fill("PA-1")
     reference.press("Enter")
     expect(page.locator("#load-message")).to_have_text(f"PA-1 liegt bereits in {label}.")
