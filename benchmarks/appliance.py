@@ -8,6 +8,8 @@ of a pty (:class:`benchmarks.served.Served`), so the figures are the controller'
 
 * ``ready_median_s`` / ``ready_max_s``: spawn → the ``READY=1`` datagram on a real notify
   socket (database checked, bank reconciled, listening), over ``runs`` starts;
+  ``ready_cpu_s`` the CPU time the service used until then (what a busy shared machine does
+  not inflate, and what grows on a Pi's slower cores);
 * ``rss_mb``: the service's resident memory once ready and after 100 ``/healthz`` requests;
 * ``installed_mb``: the release on disk (its virtual environment, code and dependencies).
 """
@@ -26,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.harness import Benchmark, Figure, Target, rss_mb
+from benchmarks.harness import Benchmark, Figure, Target, cpu_seconds, rss_mb
 from benchmarks.served import Served, demo_bank
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -98,11 +100,12 @@ def run(runs: int, install_it: int = 1, requests: int = 100) -> list[Figure]:
         notify_path = work / "notify.sock"
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(notify_path))
-        timings, rss = [], 0.0
+        timings, cpu, rss = [], [], 0.0
         try:
             for attempt in range(runs):
                 process, seconds = serve_until_ready(locker, server.config, notify, notify_path)
                 timings.append(seconds)
+                cpu.append(cpu_seconds(process.pid))
                 try:
                     if attempt == runs - 1:
                         for _ in range(requests):
@@ -124,6 +127,9 @@ def run(runs: int, install_it: int = 1, requests: int = 100) -> list[Figure]:
             "ready_median_s", statistics.median(timings), "s", "spawn -> READY=1, median", Target(3)
         ),
         Figure("ready_max_s", max(timings), "s", f"spawn -> READY=1, slowest of {runs}"),
+        Figure(
+            "ready_cpu_s", statistics.median(cpu), "s", "CPU time (user+sys) to READY=1, median"
+        ),
         Figure(
             "rss_mb",
             rss,

@@ -21,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from locker.config import Settings
+from locker.errors import DomainError
 from runtime.controller import Controller
 from runtime.signals import until_signalled
 from runtime.supervision import (
@@ -87,21 +88,36 @@ def serve(
     *,
     notifier: Notifier | None = None,
 ) -> None:
-    """Serve ``app`` on a started ``controller`` until SIGINT or SIGTERM; the caller closes it."""
+    """Serve ``app`` on a started ``controller`` until SIGINT or SIGTERM; the caller closes it.
+
+    Raises :class:`DomainError` if a listener cannot start (the port is taken, say).
+    """
     notifier = notifier or Notifier()
     servers = [Listener(config) for config in listener_configs(app, settings, host, port)]
     with until_signalled() as stop:
         try:
-            asyncio.run(_serve(servers, controller, stop, notifier))
+            failed = asyncio.run(_serve(servers, controller, stop, notifier))
+            if failed:  # uvicorn said why (address in use, certificate): one line each
+                raise DomainError(f"could not listen on {', '.join(failed)}; see the line above")
         finally:
             stop.set()
             notifier.stopping()
             notifier.close()
 
 
+async def _listen(server: Listener) -> bool:
+    """Run one listener; False if it could not start (uvicorn exits on a failed bind)."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return False
+    return True
+
+
 async def _serve(
     servers: list[Listener], controller: Controller, stop: threading.Event, notifier: Notifier
-) -> None:
+) -> list[str]:
+    """Serve until stopped; the listeners that could not start (host:port)."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
 
@@ -111,7 +127,7 @@ async def _serve(
             loop.call_soon_threadsafe(stopping.set)
 
     threading.Thread(target=relay, name="stop relay", daemon=True).start()
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    tasks = [asyncio.create_task(_listen(server)) for server in servers]
     bound = asyncio.gather(*(server.bound.wait() for server in servers))
     halted = asyncio.create_task(stopping.wait())
     first: list[asyncio.Future[Any]] = [bound, halted, *tasks]
@@ -130,6 +146,8 @@ async def _serve(
         then: list[asyncio.Future[Any]] = [halted, *tasks]
         await asyncio.wait(then, return_when=asyncio.FIRST_COMPLETED)
     bound.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await bound
     log.info("stopping")
     notifier.stopping()
     if heartbeat is not None:
@@ -137,8 +155,13 @@ async def _serve(
     for server in servers:
         server.should_exit = True
     stop.set()
-    await asyncio.gather(*tasks)
+    started = await asyncio.gather(*tasks)
     halted.cancel()
+    return [
+        f"{server.config.host}:{server.config.port}"
+        for server, ok in zip(servers, started, strict=True)
+        if not ok
+    ]
 
 
 def _address(server: Listener) -> str:

@@ -122,3 +122,30 @@ def test_the_redactor_catches_what_a_library_might_log():
     )
     line = Redactor(journal=True).format(record)
     assert line == "<3>ERROR x: sent to [number] and [e-mail] with code [code], token=[redacted]"
+
+
+def test_a_port_in_use_is_one_clear_message(tmp_path):
+    import socket
+
+    config = write_config(tmp_path, tmp_path / "no-adapter")  # boards offline: it still serves
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        environ = clean_environ(LOCKER_KIOSK__PORT=str(port))
+        command = [str(DEV_LOCKER), "--config", str(config)]
+        subprocess.run([*command, "db", "upgrade"], env=environ, check=True, capture_output=True)
+        result = subprocess.run(
+            [*command, "serve"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        taken.close()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "never retrieved" not in result.stderr
+    assert f"error: could not listen on 127.0.0.1:{port}" in result.stderr

@@ -17,7 +17,7 @@ from kiosk.cli import main as locker
 
 LATENCY = ("p50_ms", "p99_ms")
 KEYS = {
-    "appliance": {"ready_median_s", "ready_max_s", "rss_mb", "installed_mb"},
+    "appliance": {"ready_median_s", "ready_max_s", "ready_cpu_s", "rss_mb", "installed_mb"},
     "bank_unlock": {"unlock_" + k for k in (*LATENCY, "floor_ms", "p99_floors")},
     "bulk_import": {"seconds"},
     "camera_pickup": {
