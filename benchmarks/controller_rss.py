@@ -21,10 +21,13 @@ def run(first: int, then: int, settle_s: float) -> list[Figure]:
         after_first = rss_mb(server.pid)
         kiosk.cycles(then - first)
         after_then = rss_mb(server.pid)
+        anon, files = rss_mb(server.pid, "RssAnon"), rss_mb(server.pid, "RssFile")
     return [
         Figure("start_mb", at_start, "MB", "RSS of locker serve after start-up"),
         Figure("after_first_mb", after_first, "MB", f"RSS after {first} pickups"),
         Figure("after_then_mb", after_then, "MB", f"RSS after {then} pickups", Target(100)),
+        Figure("after_then_anon_mb", anon, "MB", "  of which its own memory (RssAnon)"),
+        Figure("after_then_file_mb", files, "MB", "  of which mapped files, libraries (RssFile)"),
         Figure(
             "growth_mb",
             after_then - after_first,

@@ -208,13 +208,14 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def rss_mb(pid: int | None = None) -> float:
-    """Resident memory of a process (VmRSS), in MB (this one by default)."""
+def rss_mb(pid: int | None = None, field: str = "VmRSS") -> float:
+    """Resident memory of a process in MB (this one by default): ``VmRSS``, or its part
+    ``RssAnon`` (the process's own) or ``RssFile`` (mapped files: shared libraries)."""
     status = (Path("/proc") / str(pid or os.getpid()) / "status").read_text()
     for line in status.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def children(pid: int) -> list[int]:

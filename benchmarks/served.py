@@ -260,8 +260,14 @@ class Client:
     def post(self, path: str, body: bytes | dict[str, Any], content_type: str = "") -> Any:
         data = json.dumps(body).encode() if isinstance(body, dict) else body
         headers = {**self.headers, "Content-Type": content_type or "application/json"}
-        self.connection.request("POST", path, data, headers)
-        response = self.connection.getresponse()
+        try:
+            self.connection.request("POST", path, data, headers)
+            response = self.connection.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # uvicorn closes a connection idle for 5 s before it reads a request on it
+            self.connection.close()
+            self.connection.request("POST", path, data, headers)
+            response = self.connection.getresponse()
         answer = json.loads(response.read())
         if response.status >= 300:
             raise ApiError(f"POST {path}: {response.status} {answer}")

@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
-from hardware.gpio_bank import GpioBank
 from hardware.layout import GpioPlace, Layout, ScreenConfig, SerialPlace
 from hardware.serial_bank import SerialBoardBank
 from locker.ports import (
@@ -137,6 +136,8 @@ def build_bank(
                 SerialBoardBank(serial, layout.buses, layout.lock_fault_after_s, monotonic, start)
             )
         if gpio:
+            from hardware.gpio_bank import GpioBank  # noqa: PLC0415 - gpiozero only with pins
+
             banks.append(GpioBank(gpio, pin_factory, layout.lock_fault_after_s, monotonic, start))
     except Exception:
         for bank in banks:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-
 PIXELS_PER_MODULE = 8
 
 
 def qr_png(payload: str, *, box_size: int = PIXELS_PER_MODULE) -> bytes:
+    """The PNG (qrcode and Pillow are loaded by the first e-mail, not by every controller)."""
+    import qrcode  # noqa: PLC0415
+    from qrcode.constants import ERROR_CORRECT_M  # noqa: PLC0415
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=box_size, border=4)
     code.add_data(payload)
     code.make(fit=True)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from locker import audit, migrate
@@ -177,9 +176,7 @@ def _refusal(check: Check) -> str:
         return f"it fails the integrity check ({check.integrity})"
     if check.chain_broken_at is not None:
         return f"its audit chain is broken at event {check.chain_broken_at} ({check.chain_reason})"
-    scripts = ScriptDirectory.from_config(migrate.alembic_config())
-    known = {script.revision for script in scripts.walk_revisions()}
-    if check.revision is not None and check.revision not in known:
+    if check.revision is not None and check.revision not in migrate.revisions():
         return f"its schema ({check.revision}) is newer than this version of locker"
     return ""
 

@@ -21,6 +21,9 @@ import sys
 from collections.abc import Mapping
 
 HANDLER_NAME = "locker"
+QUIET = {"twilio.http_client": logging.WARNING}
+"""Libraries that log every request at INFO (twilio: nine lines per SMS, with the account's
+URL): only their warnings and errors are kept."""
 SYSLOG_PRIORITY = {
     logging.CRITICAL: 2,
     logging.ERROR: 3,
@@ -73,3 +76,5 @@ def configure(level: str | int = "INFO", environ: Mapping[str, str] | None = Non
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name, quiet in QUIET.items():
+        logging.getLogger(name).setLevel(quiet)

@@ -9,8 +9,6 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from PIL import Image, UnidentifiedImageError
-from pyzbar.pyzbar import ZBarSymbol, decode
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.api.deps import CoreDep
@@ -72,7 +70,13 @@ class FrameLimiter:
 
 
 def decode_frame(data: bytes) -> list[str]:
-    """QR codes in one JPEG or PNG frame (QR only: several times faster than all symbologies)."""
+    """QR codes in one JPEG or PNG frame (QR only: several times faster than all symbologies).
+
+    Pillow and pyzbar are loaded by the first frame: a kiosk without a camera never needs them.
+    """
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+    from pyzbar.pyzbar import ZBarSymbol, decode  # noqa: PLC0415
+
     try:
         image = Image.open(io.BytesIO(data))
         image.load()

@@ -26,7 +26,14 @@ KEYS = {
         for k in LATENCY
     },
     "controller_cpu": {"idle_percent", "announce_ms", "load_ms", "pickup_ms"},
-    "controller_rss": {"start_mb", "after_first_mb", "after_then_mb", "growth_mb"},
+    "controller_rss": {
+        "start_mb",
+        "after_first_mb",
+        "after_then_mb",
+        "after_then_anon_mb",
+        "after_then_file_mb",
+        "growth_mb",
+    },
     "fleet_ingest": {
         "event_to_stored_p50_ms",
         "event_to_stored_p99_ms",

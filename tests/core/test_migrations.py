@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
+from alembic.command import downgrade
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
 from locker import migrate
@@ -29,3 +31,23 @@ def test_sqlite_connection_settings(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def test_the_revisions_read_from_the_files_are_alembics(tmp_path):
+    """``is_current`` (asked at every start) reads the files itself, without alembic."""
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    assert migrate.revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
+    assert migrate.head_revision() == scripts.get_current_head()
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert migrate.current_revision(engine) is None
+    assert not migrate.is_current(engine)
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == scripts.get_current_head()
+    previous = migrate.revisions()[migrate.head_revision()]
+    config = migrate.alembic_config()
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        downgrade(config, "-1")
+        connection.commit()
+    assert migrate.current_revision(engine) == previous
+    assert not migrate.is_current(engine)
