@@ -25,7 +25,7 @@ const LOCKER = (() => {
       const fieldKey = "field_" + data.field.replace(/\.\d+/g, "");
       const field = has(fieldKey) ? t(fieldKey) : t("field_unknown");
       const code = /^date_/.test(data.reason || "") ? "date_invalid" : data.reason;
-      const reason = has("reason_" + code) ? t("reason_" + code) : t("reason_invalid");
+      const reason = has("reason_" + code) ? t("reason_" + code, facts) : t("reason_invalid");
       return t("error_field", { field, reason });
     }
     if (data.error && has("err_" + data.error)) return t("err_" + data.error, facts);

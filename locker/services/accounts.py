@@ -53,9 +53,11 @@ def parse_roles(names: list[str] | tuple[str, ...]) -> frozenset[Role]:
             roles.add(Role(name.strip().lower()))
         except ValueError:
             allowed = ", ".join(r.value for r in Role)
-            raise InvalidInput("role", f"unknown role {name!r}; roles are {allowed}") from None
+            raise InvalidInput(
+                "role", f"unknown role {name!r}; roles are {allowed}", "role_unknown"
+            ) from None
     if not roles:
-        raise InvalidInput("role", "give at least one role")
+        raise InvalidInput("role", "give at least one role", "role_missing")
     return frozenset(roles)
 
 
@@ -73,9 +75,14 @@ def add_user(
     """Create a staff account; short passwords only in demo mode (its ``demo``/``demo``)."""
     username = username.strip()
     if not username or len(username) > 64:
-        raise InvalidInput("username", "a user name has 1 to 64 characters")
+        raise InvalidInput("username", "a user name has 1 to 64 characters", "length")
     if len(password) < MIN_PASSWORD and not core.settings.locker.demo:
-        raise InvalidInput("password", f"a password has at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            "password",
+            f"a password has at least {MIN_PASSWORD} characters",
+            "password_too_short",
+            min=MIN_PASSWORD,
+        )
     now = core.clock.now()
     with transaction(core.engine) as session:
         if session.exec(select(StaffUser).where(col(StaffUser.username) == username)).first():
@@ -144,7 +151,7 @@ def create_api_key(
     """
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidInput("name", "a key name has 1 to 64 characters")
+        raise InvalidInput("name", "a key name has 1 to 64 characters", "length")
     if key is not None and not core.settings.locker.demo:
         raise InvalidInput("key", "API keys are made by the controller outside demo mode")
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)

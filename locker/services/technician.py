@@ -24,7 +24,7 @@ from locker.vocabulary import DeliveryState as D
 def _reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("reason", "say why (it goes into the audit log)")
+        raise InvalidInput("reason", "say why (it goes into the audit log)", "reason_missing")
     return reason[:200]
 
 

@@ -100,3 +100,20 @@ def test_a_reference_entered_twice_says_at_once_where_the_document_is(
     expect(page.locator("#load-message")).to_have_text(f"PA-1 liegt bereits in {label}.")
     expect(page.get_by_role("heading", name="Neues Dokument")).to_be_hidden()
     screen.check("clerk-load-duplicate")
+
+
+def test_bad_input_on_the_admin_screen_is_answered_in_german(site: Site, screen: Screen) -> None:
+    screen.page.set_viewport_size({"width": 800, "height": 480})
+    t = i18n.catalog("de")
+    sign_in(screen, "de")
+    page = screen.goto("/clerk/admin?lang=de")
+    form = page.locator("#user-form")
+    message = page.locator("#user-message")
+    form.get_by_role("button", name=t("create")).click()
+    expect(message).to_have_text(bad_field(t, "username", "missing"))
+    form.get_by_label(t("username")).fill("clerk9")
+    form.get_by_label(t("password")).fill("a long enough password")
+    form.get_by_role("button", name=t("create")).click()
+    expect(message).to_have_text(bad_field(t, "roles", "missing"))
+    assert not ENGLISH.search(page.locator("body").inner_text())
+    screen.check("clerk-admin-bad-input-de")
