@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from kiosk import errors, idempotency, pages
 from kiosk.api import (
     admin,
+    alarms,
     compartments,
     deliveries,
     imports,
@@ -93,6 +94,7 @@ def create_app(
         speech.router,
         compartments.router,
         admin.router,
+        alarms.router,
         session.router,
         webhooks.router,
         statistics.router,

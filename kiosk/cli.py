@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from locker import audit, migrate
@@ -20,7 +21,7 @@ from locker.config import ConfigError, Settings, load_settings
 from locker.core import Core
 from locker.db import make_engine, reading
 from locker.errors import DomainError
-from locker.services import accounts
+from locker.services import accounts, staff
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -66,6 +67,81 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     roles = accounts.parse_roles(args.role)
     accounts.add_user(core, args.name, _read_password(args), roles, actor="cli")
     print(f"user {args.name} added with roles {', '.join(sorted(roles))}")
+    return 0
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="minutes") if moment else "-"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    views = staff.list_staff(_core(args))
+    _table(
+        ("user", "roles", "state", "last sign-in", "sessions"),
+        [
+            (
+                v.username,
+                ",".join(v.roles),
+                "disabled" if v.disabled else "enabled",
+                _when(v.last_signed_in_at),
+                str(v.sessions),
+            )
+            for v in views
+        ],
+    )
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    staff.set_disabled(_core(args), args.name, not args.enable, actor="cli")
+    what = "enabled" if args.enable else "disabled; its sessions have ended"
+    print(f"user {args.name} {what}")
+    return 0
+
+
+def cmd_user_delete(args: argparse.Namespace) -> int:
+    staff.delete_user(_core(args), args.name, actor="cli")
+    print(f"user {args.name} deleted")
+    return 0
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    core = _core(args)
+    given = None if args.generate else _read_password(args)
+    new = staff.reset_password(core, args.name, actor="cli", password=given)
+    if args.generate:
+        print(new)
+    print(f"new password set for {args.name}; its sessions have ended", file=sys.stderr)
+    return 0
+
+
+def cmd_apikey_list(args: argparse.Namespace) -> int:
+    views = staff.list_keys(_core(args))
+    _table(
+        ("key", "roles", "created", "last used", "revoked"),
+        [
+            (
+                v.name,
+                ",".join(v.roles),
+                _when(v.created_at),
+                _when(v.last_used_at),
+                _when(v.revoked_at),
+            )
+            for v in views
+        ],
+    )
+    return 0
+
+
+def cmd_apikey_revoke(args: argparse.Namespace) -> int:
+    staff.revoke_key(_core(args), args.name, actor="cli")
+    print(f"API key {args.name} revoked")
     return 0
 
 
@@ -165,6 +241,61 @@ def cmd_stats_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _account_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``locker user …`` and ``locker apikey …``."""
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(
+        dest="user", required=True
+    )
+    add = user.add_parser("add", help="create a staff account (asks for the password)")
+    add.add_argument("name")
+    add.add_argument(
+        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (for scripts)",
+    )
+    add.set_defaults(func=cmd_user_add)
+    user.add_parser("list", help="every staff account, its roles and last sign-in").set_defaults(
+        func=cmd_user_list
+    )
+    disable = user.add_parser("disable", help="disable an account (its sessions end at once)")
+    disable.add_argument("name")
+    disable.add_argument("--enable", action="store_true", help="enable it again instead")
+    disable.set_defaults(func=cmd_user_disable)
+    remove = user.add_parser("delete", help="delete an account")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_user_delete)
+    reset = user.add_parser(
+        "reset-password", help="set a new password (asks for it); the account's sessions end"
+    )
+    reset.add_argument("name")
+    reset.add_argument(
+        "--generate", action="store_true", help="make a random password and print it once"
+    )
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="read the new password from standard input"
+    )
+    reset.set_defaults(func=cmd_user_reset_password)
+
+    apikey = commands.add_parser("apikey", help="back-office API keys").add_subparsers(
+        dest="apikey", required=True
+    )
+    create = apikey.add_parser("create", help="print a new API key once")
+    create.add_argument("name")
+    create.add_argument(
+        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
+    )
+    create.set_defaults(func=cmd_apikey_create)
+    apikey.add_parser("list", help="every key, its roles and last use").set_defaults(
+        func=cmd_apikey_list
+    )
+    revoke = apikey.add_parser("revoke", help="revoke a key (refused from its next request on)")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_apikey_revoke)
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="locker", description="Controller for municipal document pickup lockers."
@@ -181,30 +312,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         func=cmd_db_upgrade
     )
 
-    user = commands.add_parser("user", help="staff accounts").add_subparsers(
-        dest="user", required=True
-    )
-    add = user.add_parser("add", help="create a staff account (asks for the password)")
-    add.add_argument("name")
-    add.add_argument(
-        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
-    )
-    add.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input (for scripts)",
-    )
-    add.set_defaults(func=cmd_user_add)
-
-    apikey = commands.add_parser("apikey", help="back-office API keys").add_subparsers(
-        dest="apikey", required=True
-    )
-    create = apikey.add_parser("create", help="print a new API key once")
-    create.add_argument("name")
-    create.add_argument(
-        "--role", action="append", required=True, choices=["clerk", "technician", "admin"]
-    )
-    create.set_defaults(func=cmd_apikey_create)
+    _account_commands(commands)
 
     audit_cmd = commands.add_parser("audit", help="audit log").add_subparsers(
         dest="audit", required=True

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from locker.alarms import AlarmView
 from locker.models import Compartment, Delivery, Notification
 from locker.services.deliveries import Announcement
-from locker.vocabulary import DocumentType, Size
+from locker.services.loading import Loading, Placement
+from locker.vocabulary import AlarmKind, AlarmState, DocumentType, Size
 
 
 class Recipient(BaseModel):
@@ -110,6 +112,7 @@ class CompartmentOut(BaseModel):
     door: str
     delivery_id: str | None
     fault_reason: str | None
+    offline: bool = Field(description="its board does not answer: it is not allocated")
 
     @classmethod
     def of(cls, row: Compartment) -> CompartmentOut:
@@ -121,6 +124,7 @@ class CompartmentOut(BaseModel):
             door="open" if row.door_open else "closed",
             delivery_id=row.delivery_id,
             fault_reason=row.fault_reason,
+            offline=row.offline,
         )
 
 
@@ -149,12 +153,68 @@ class PickupAnswer(BaseModel):
     verified: bool | None = None
 
 
+class SkippedOut(BaseModel):
+    compartment: str
+    reason: str = Field(description="offline (its board did not answer) or jam (did not open)")
+
+
 class LoadAnswer(CompartmentAnswer):
+    """Where the document goes, and why there (shared/API.md gives only ``compartment``)."""
+
     needs_accessible: bool = Field(description="the recipient asked for a compartment in reach")
     within_reach: bool = Field(
         description="the handle lies in the reach range (policy.reach_min_mm..reach_max_mm);"
         " false for a recipient who needs it means no reachable compartment was free or fitted"
     )
+    witness_needed: bool = Field(
+        default=False, description="four-eyes loading: a second person must confirm"
+    )
+    size: Size
+    requested_size: Size
+    skipped: list[SkippedOut] = Field(
+        default_factory=list, description="compartments tried first that did not open"
+    )
+    unusable: dict[str, int] = Field(
+        default_factory=dict,
+        description="when a larger size was used: compartments of the requested size by why"
+        " they could not be used (occupied, offline, fault, out_of_service)",
+    )
+
+    @classmethod
+    def of(cls, loading: Loading, placed: Placement) -> LoadAnswer:
+        return cls(
+            compartment=loading.compartment,
+            needs_accessible=placed.needs_accessible,
+            within_reach=placed.within_reach,
+            size=loading.size,
+            requested_size=loading.requested_size,
+            skipped=[SkippedOut(compartment=s.label, reason=s.reason) for s in loading.skipped],
+            unusable=loading.unusable,
+        )
+
+
+class AlarmOut(BaseModel):
+    id: str
+    kind: AlarmKind
+    state: AlarmState
+    compartment: str | None
+    board: str | None
+    delivery_id: str | None
+    reason: str | None = Field(description="what the hardware or core said (for technicians)")
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+    cleared_at: datetime | None
+
+    @classmethod
+    def of(cls, alarm: AlarmView) -> AlarmOut:
+        return cls(**{name: getattr(alarm, name) for name in cls.model_fields})
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=500, description="what is being done about it")
 
 
 class OpenIn(BaseModel):
@@ -289,3 +349,32 @@ class SpeechIn(BaseModel):
     lang: str = Field(default="de", max_length=16, description="the screen's language")
     rate: int = Field(default=0, ge=-3, le=3, description="slower (-) or faster (+) steps")
     parts: list[SpeechPartIn] = Field(min_length=1, max_length=8)
+
+
+class ContactIn(BaseModel):
+    """The recipient's new contact: both fields replace the old ones (empty or absent: none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(default=None, max_length=32, description="mobile number, E.164")
+    email: str | None = Field(default=None, max_length=254)
+    locale: str | None = Field(default=None, max_length=8)
+
+
+class ExtendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(ge=1, le=90, description="days added to the pickup period")
+
+
+class StepOut(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    compartment: str | None
+
+
+class WitnessIn(BaseModel):
+    """The second staff member's own credentials (four-eyes loading)."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)

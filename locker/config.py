@@ -32,7 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from locker.vocabulary import DocumentType
+from locker.vocabulary import AlarmKind, DocumentType
 
 ENV_PREFIX = "LOCKER_"
 ENV_DELIMITER = "__"
@@ -141,6 +141,11 @@ class PolicySection(Section):
     """First reminder this many days after storing (0: none)."""
     reminder_before_expiry_days: Annotated[int, Field(ge=0)] = 2
     """Second reminder this many days before expiry (0: none)."""
+    four_eyes_loading: bool = False
+    """A second staff member must confirm each loading (with their own password) before the
+    door is closed on it; both are in the audit log. Nothing is sent to the citizen before."""
+    max_extension_days: Annotated[int, Field(ge=0, le=90)] = 14
+    """A clerk may extend a stored document's pickup period by at most this many days in all."""
 
 
 def _is_network(value: str) -> str:
@@ -401,6 +406,37 @@ class FleetSection(Section):
         return value
 
 
+class AlarmsSection(Section):
+    """Alarms for the staff: when capacity runs low, and whom to alert off the screens."""
+
+    low_capacity_free: Annotated[int, Field(ge=0, le=1000)] = 2
+    """Raise a capacity alarm when fewer compartments than this are free and usable (0: never)."""
+    oncall_phone: str = ""
+    """Mobile number (E.164) of the on-call contact who gets an SMS for every alarm; empty: none.
+    """
+    oncall_email: str = ""
+    """E-mail address of the on-call contact who gets an e-mail for every alarm; empty: none."""
+    oncall_locale: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "de"
+    """Language of the on-call alerts."""
+    oncall_kinds: list[AlarmKind] = Field(default_factory=lambda: list(AlarmKind))
+    """Which kinds of alarm are sent to the on-call contact (default: every kind)."""
+
+    @field_validator("oncall_phone", "oncall_email")
+    @classmethod
+    def _contact(cls, value: str, info: ValidationInfo) -> str:
+        from locker.errors import InvalidInput  # noqa: PLC0415 - config loads first
+        from locker.recipients import normalise_email, normalise_phone  # noqa: PLC0415
+
+        if not value:
+            return value
+        try:
+            if info.field_name == "oncall_phone":
+                return normalise_phone(value, "DE")
+            return normalise_email(value)
+        except InvalidInput as err:
+            raise ValueError(err.detail) from None
+
+
 class KioskSection(Section):
     """The web server and the touchscreen."""
 
@@ -470,6 +506,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksSection
     api: ApiSection
     office: OfficeSection
+    alarms: AlarmsSection
     kiosk: KioskSection
     fleet: FleetSection
 

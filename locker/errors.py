@@ -35,6 +35,12 @@ class IllegalTransition(DomainError):
     code = "illegal_transition"
 
 
+class SecondPersonRequired(Conflict):
+    """Four-eyes loading: the confirmation must come from another staff member."""
+
+    code = "second_person_required"
+
+
 class InvalidInput(DomainError):
     """Input that can never be right, with the name of the field at fault."""
 

@@ -20,6 +20,8 @@ from sqlmodel import Field, SQLModel
 
 from locker.timestamps import UtcDateTime
 from locker.vocabulary import (
+    AlarmKind,
+    AlarmState,
     Channel,
     CompartmentState,
     DeliveryState,
@@ -56,6 +58,8 @@ class Compartment(SQLModel, table=True):
     door_alarmed: bool = False
     opened_since_intent: bool = False
     """The door opened after the current intent (reserve / open) was recorded."""
+    offline: bool = False
+    """Its board (or pin) does not answer: nothing is allocated here until it is back."""
     updated_at: datetime | None = _utc()
 
 
@@ -85,6 +89,10 @@ class Delivery(SQLModel, table=True):
     failed_attempts: int = 0
     lockouts: int = 0
     locked_until: datetime | None = _utc()
+    loaded_by: str | None = Field(default=None, max_length=80)
+    """Who opened the compartment to load it (four-eyes loading needs someone else)."""
+    witnessed_by: str | None = Field(default=None, max_length=80)
+    """The second staff member who confirmed the loading (four-eyes loading)."""
 
 
 class PickupCode(SQLModel, table=True):
@@ -189,6 +197,7 @@ class StaffUser(SQLModel, table=True):
     locked_until: datetime | None = _utc()
     disabled: bool = False
     created_at: datetime | None = _utc(nullable=False)
+    last_signed_in_at: datetime | None = _utc()
 
 
 class StaffSession(SQLModel, table=True):
@@ -299,3 +308,26 @@ class IdempotencyRecord(SQLModel, table=True):
     response_body: bytes | None = None
     response_type: str | None = Field(default=None, max_length=128)
     created_at: datetime | None = _utc(nullable=False, index=True)
+
+
+class Alarm(SQLModel, table=True):
+    """Something a person must look at: raised and cleared by the core, acknowledged by a clerk.
+
+    At most one alarm per cause (kind and compartment, board or delivery) is not ``cleared``.
+    It names a compartment, a board or a delivery id, never a citizen.
+    """
+
+    __table_args__ = (Index("ix_alarm_cause", "kind", "state"),)
+    id: str = Field(primary_key=True, max_length=32)
+    kind: AlarmKind = _enum(AlarmKind)
+    state: AlarmState = _enum(AlarmState, AlarmState.OPEN, index=True)
+    compartment: str | None = Field(default=None, max_length=16)
+    board: str | None = Field(default=None, max_length=64)
+    delivery_id: str | None = Field(default=None, max_length=32)
+    reason: str | None = Field(default=None, max_length=200)
+    """What the hardware or core said (for technicians; screens show the kind's own text)."""
+    raised_at: datetime | None = _utc(nullable=False)
+    acknowledged_at: datetime | None = _utc()
+    acknowledged_by: str | None = Field(default=None, max_length=80)
+    note: str | None = Field(default=None, max_length=500)
+    cleared_at: datetime | None = _utc()

@@ -37,7 +37,7 @@ from locker.core import Core, DomainEvent
 from locker.db import after_commit, is_sqlite, reading, transaction
 from locker.models import Delivery, Notification
 from locker.recipients import birth_date_asked
-from locker.vocabulary import Channel, DeliveryState, MessageKind
+from locker.vocabulary import AlarmKind, Channel, DeliveryState, MessageKind
 from locker.vocabulary import NotificationState as N
 
 log = logging.getLogger(__name__)
@@ -105,11 +105,43 @@ def enqueue(
             created_at=at,
             next_attempt_at=at,
         )
-        session.add(row)
-        rows.append(row)
-    if rows:
-        after_commit(session, core.outbox.wake)
+        rows.append(_queued(core, session, row))
     return rows
+
+
+def enqueue_staff(
+    core: Core,
+    session: Session,
+    to: list[tuple[Channel, str]],
+    kind: MessageKind,
+    *,
+    at: datetime,
+    locale: str,
+    **context: str | int | None,
+) -> list[Notification]:
+    """Queue ``kind`` to staff contacts (the on-call alert): no delivery, no secrets."""
+    return [
+        _queued(
+            core,
+            session,
+            Notification(
+                channel=channel,
+                kind=kind,
+                recipient=address,
+                locale=locale,
+                context=dict(context),
+                created_at=at,
+                next_attempt_at=at,
+            ),
+        )
+        for channel, address in to
+    ]
+
+
+def _queued(core: Core, session: Session, row: Notification) -> Notification:
+    session.add(row)
+    after_commit(session, core.outbox.wake)
+    return row
 
 
 # -- draining ---------------------------------------------------------------------------------
@@ -250,6 +282,7 @@ def record_dead(
 
     def dead(session: Session, row: Notification) -> DomainEvent | None:
         return _die(
+            core,
             session,
             row,
             now,
@@ -292,6 +325,7 @@ def apply_provider_report(
             session.add(row)
         elif outcome == "undelivered" and row.state in (N.SENT, N.DELIVERED):
             alarm = _die(
+                core,
                 session,
                 row,
                 core.clock.now(),
@@ -324,6 +358,7 @@ def _finish(
 
 
 def _die(
+    core: Core,
     session: Session,
     row: Notification,
     at: datetime,
@@ -354,6 +389,18 @@ def _die(
     )
     if not alert:
         return None
+    if row.delivery_id is None:  # a staff alert: its failure is in the audit log, no new alarm
+        return None
+    from locker import alarms  # noqa: PLC0415 - alarms queue their alerts through this module
+
+    alarms.raise_alarm(
+        core,
+        session,
+        AlarmKind.MESSAGE_DEAD,
+        at=at,
+        delivery_id=row.delivery_id,
+        reason=f"{channel} {message}: {last_error}"[:200],
+    )
     delivery = session.get(Delivery, row.delivery_id) if row.delivery_id else None
     facts = event_outbox.delivery_facts(delivery) if delivery is not None else {}
     event_outbox.record(

@@ -13,15 +13,19 @@ intent it interrupted (``fault → reserved|opening``) to settle it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlmodel import Session
 
-from locker import audit, event_outbox
+from locker import alarms, audit, event_outbox
 from locker.errors import IllegalTransition
 from locker.models import Compartment, Delivery
+from locker.vocabulary import AlarmKind
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
+
+if TYPE_CHECKING:
+    from locker.core import Core
 
 DELIVERY_MOVES: Final[dict[D, frozenset[D]]] = {
     D.ANNOUNCED: frozenset({D.LOADING, D.CANCELLED}),
@@ -109,13 +113,30 @@ def move_compartment(
         before=str(before),
         why=why or None,
     )
+    if before == C.FAULT and to != C.FAULT:
+        alarms.clear(session, alarms.COMPARTMENT_FAULTS, at=at, compartment=compartment.label)
 
 
 def to_fault(
-    session: Session, compartment: Compartment, *, at: datetime, actor: str, why: str
+    core: Core,
+    session: Session,
+    compartment: Compartment,
+    *,
+    at: datetime,
+    actor: str,
+    why: str,
+    alarm: AlarmKind = AlarmKind.FAULT,
 ) -> None:
-    """Take a compartment out of use with an alert for the clerks: a person must look."""
+    """Take a compartment out of use with an alarm for the clerks: a person must look."""
     move_compartment(session, compartment, C.FAULT, at=at, actor=actor, why=why, alert=True)
+    alarms.raise_alarm(
+        core,
+        session,
+        alarm,
+        at=at,
+        compartment=compartment.label,
+        reason=why,
+    )
 
 
 def note_door(compartment: Compartment, is_open: bool, at: datetime) -> None:

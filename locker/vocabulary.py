@@ -81,6 +81,8 @@ class MessageKind(StrEnum):
     EXPIRY = "expiry"
     COLLECTED = "collected"
     RETURNED = "returned"
+    ALARM = "alarm"
+    """To the on-call contact, not a citizen: an alarm was raised (no personal data)."""
 
 
 class NotificationState(StrEnum):
@@ -100,3 +102,25 @@ class WebhookState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"
+
+
+class AlarmKind(StrEnum):
+    """What needs a person: shown on every clerk screen until it is cleared."""
+
+    JAM = "jam"
+    """The lock did not open after an unlock."""
+    FORCED_DOOR = "forced_door"
+    DOOR_LEFT_OPEN = "door_left_open"
+    BOARD_OFFLINE = "board_offline"
+    MESSAGE_DEAD = "message_dead"
+    """A message to a citizen could not be delivered."""
+    LOW_CAPACITY = "low_capacity"
+    FAULT = "fault"
+    """Any other fault a person must look at (e.g. an interrupted opening after a power cut)."""
+
+
+class AlarmState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    """A clerk has seen it and said what is being done; the cause is still there."""
+    CLEARED = "cleared"

@@ -43,6 +43,11 @@ class Facts:
     birth_date_asked: bool = False
     """The kiosk will ask for the date of birth (the code message says so)."""
 
+    alarm_kind: str = ""
+    """For an on-call alert: the kind of alarm, its place and its id (no personal data)."""
+    place: str = ""
+    alarm_id: str = ""
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -117,6 +122,9 @@ def render(facts: Facts) -> Rendered:
         "name": facts.installation,
         "office": office.name,
         "phone": office.phone,
+        "alarm": catalog(f"alarm_kind_{facts.alarm_kind}") if facts.alarm_kind else "",
+        "place": facts.place or "–",
+        "alarm_id": facts.alarm_id,
     }
     values["contact"] = catalog("msg_contact_phone" if office.phone else "msg_contact", **values)
     return Rendered(
@@ -187,6 +195,9 @@ def facts_from(
         qr=(secrets or {}).get("qr"),
         office=settings.office,
         birth_date_asked=bool(context.get("birth_date_asked")),
+        alarm_kind=str(context.get("alarm_kind") or ""),
+        place=str(context.get("place") or ""),
+        alarm_id=str(context.get("alarm_id") or ""),
     )
 
 

@@ -12,15 +12,16 @@ from collections import defaultdict
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from fleet.contract import Backlog, Boards, BoxState, SizeCounts
+from locker import alarms
 from locker.core import Core
 from locker.db import reading
 from locker.models import Compartment, Notification, OutboundEvent
 from locker.ports import EventKind, HardwareEvent
-from locker.vocabulary import CompartmentState, NotificationState, Size
+from locker.vocabulary import NotificationState, Size
 
 
 def software_version() -> str:
@@ -40,25 +41,10 @@ def events_after(core: Core, seq: int) -> int:
 
 
 def open_alarms(core: Core) -> int:
-    """MAPPING POINT for issue 12's alarms (branch ``clerk``): count its open alarms here.
-
-    Until the core has an alarm table, an open alarm is what a clerk must look at now: a
-    compartment in ``fault`` (jam, forced door, board offline) or a door left open too long.
-    Its ``alarm.raised`` / ``alarm.cleared`` events need no mapping: they come through the event
-    outbox like every other event and the link forwards every type as it is.
-    """
-    with reading(core.engine) as session:
-        count = session.exec(
-            select(func.count())
-            .select_from(Compartment)
-            .where(
-                or_(
-                    col(Compartment.state) == CompartmentState.FAULT,
-                    col(Compartment.door_alarmed) == True,
-                )
-            )
-        ).one()
-    return int(count)
+    """Alarms whose cause is not over (open or acknowledged), as the clerks' alarm bar counts
+    them (:mod:`locker.alarms`). Their ``alarm.raised`` / ``alarm.acknowledged`` /
+    ``alarm.cleared`` events come through the event outbox like every other event."""
+    return alarms.count_not_cleared(core)
 
 
 class BoardWatch:

@@ -73,7 +73,9 @@ async def event_lines(request: Request, pick: Pick) -> AsyncIterator[str]:
     stop = core(request).listen(listener)
     ends = loop.time() + LIFETIME_S
     try:
-        yield "retry: 500\n: connected\n\n"
+        # "ready" only now that the listener is registered: a screen that waits for it misses
+        # nothing (the browser's "open" comes with the headers, possibly before this point).
+        yield "retry: 500\n: connected\n\nevent: ready\ndata: {}\n\n"
         while (left := ends - loop.time()) > 0:
             try:
                 kind, data = await asyncio.wait_for(queue.get(), min(HEARTBEAT_S, left))

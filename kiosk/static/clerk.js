@@ -150,15 +150,56 @@
   on("delivery_returned", (data) => { delete awaited[data.delivery_id]; });
   const events = new EventSource("/api/v1/stream");
   let connected = false;
-  events.addEventListener("open", () => {
-    if (connected) resync();
+  events.addEventListener("ready", () => {
+    if (connected) { resync(); refreshSoon(); }
     connected = true;
     body.dataset.stream = "ready";
   });
-  for (const kind of ["delivery_stored", "delivery_returned", "alarm"]) {
+  for (const kind of ["delivery_stored", "delivery_returned", "alarm", "loading_unconfirmed"]) {
     events.addEventListener(kind, (event) => dispatch(kind, JSON.parse(event.data)));
   }
   window.addEventListener("pagehide", () => events.close());
+
+  /* Live regions ([data-live]: the alarm bar, the compartments, the lists): whenever the core
+     reports a change, this page is fetched again and each region swapped for its fresh copy,
+     so what a clerk sees is never older than the last event. A region holding a field that is
+     being typed in waits until the field is left. */
+  const CHANGES = [
+    "alarm", "alarm_changed", "board_offline", "board_online", "compartment_changed",
+    "compartment_closed", "compartment_unlocked", "door_opened", "door_closed",
+    "delivery_announced", "delivery_loading", "delivery_stored", "delivery_collecting",
+    "delivery_collected", "delivery_expired", "delivery_cancelled", "delivery_retrieving",
+    "delivery_returned", "delivery_changed",
+  ];
+  let refreshTimer = null;
+  let heldBack = false;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, 200);
+  }
+  function typingIn(region) {
+    const active = document.activeElement;
+    return region.contains(active) && "value" in active && active.value !== "";
+  }
+  async function refresh() {
+    let response = null;
+    try { response = await fetch(window.location.href, { headers: { Accept: "text/html" } }); }
+    catch (err) { return; }
+    if (!response.ok || response.redirected) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    for (const region of document.querySelectorAll("[data-live]")) {
+      const copy = fresh.getElementById(region.id);
+      if (!copy) continue;
+      if (typingIn(region)) { heldBack = true; continue; }
+      region.className = copy.className;
+      region.innerHTML = copy.innerHTML;
+    }
+    body.dataset.refreshed = String(Number(body.dataset.refreshed || 0) + 1);
+  }
+  document.addEventListener("focusout", () => {
+    if (heldBack) { heldBack = false; refreshSoon(); }
+  });
+  for (const kind of CHANGES) events.addEventListener(kind, refreshSoon);
 
   /* -- loading ----------------------------------------------------------------------------- */
   const findForm = $("find-form");
@@ -180,21 +221,96 @@
       pending[delivery.id] = { reference: delivery.reference, label };
       watchFor(delivery.id, "stored");
       body.dataset.loading = label;
-      let text = t("loading_open", { label, reference: delivery.reference });
+      let text = whereItGoes(answer.data, delivery.reference);
       const fellBack = answer.data.needs_accessible && !answer.data.within_reach;
       if (answer.data.needs_accessible) {
         text += " " + t(fellBack ? "loading_out_of_reach" : "loading_in_reach", { label });
       }
       body.dataset.reach = answer.data.needs_accessible ? String(answer.data.within_reach) : "";
       say(message, text, fellBack);
+      if (answer.data.witness_needed) askWitness(delivery.id, label);
       newForm.hidden = true;
       findForm.reset();
       $("reference").focus();
     }
 
+    /* Which compartment is open, and why that one: the ones that did not open, and why a
+       larger size when the right one could not be used. */
+    function whereItGoes(answer, reference) {
+      const parts = (answer.skipped || []).map((skipped) =>
+        t("loading_skipped", { label: skipped.compartment, why: t("why_" + skipped.reason) }));
+      if (answer.size && answer.requested_size && answer.size !== answer.requested_size) {
+        const why = Object.entries(answer.unusable || {})
+          .map(([reason, count]) => t("unusable_" + reason, { count })).join(", ");
+        parts.push(t("loading_larger", { wanted: answer.requested_size, size: answer.size, why }));
+      }
+      parts.push(t("loading_open", { label: answer.compartment, reference }));
+      return parts.join(" ");
+    }
+
+    /* Four-eyes loading: a second person confirms while the door is open; a door closed
+       before that stores nothing, and the compartment can be opened again. */
+    const witnessForm = $("witness-form");
+    const reopenButton = $("reopen");
+    function askWitness(deliveryId, label) {
+      witnessForm.dataset.delivery = deliveryId;
+      witnessForm.dataset.label = label;
+      $("witness-text").textContent = t("witness_text", { label });
+      witnessForm.hidden = false;
+      reopenButton.hidden = true;
+      $("witness-username").focus();
+    }
+    witnessForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const deliveryId = witnessForm.dataset.delivery;
+      const label = witnessForm.dataset.label;
+      const answer = await change("POST", `/api/v1/deliveries/${deliveryId}/confirm-loading`, {
+        username: $("witness-username").value.trim(),
+        password: $("witness-password").value,
+      });
+      $("witness-password").value = "";
+      if (!answer.ok) {
+        const special = {
+          validation_error: t("witness_wrong"), invalid_input: t("witness_wrong"),
+          second_person_required: t("witness_same"), forbidden: t("witness_not_clerk"),
+          illegal_transition: t("witness_closed"), unauthenticated: t("witness_wrong"),
+        };
+        say(message, failure(answer, special), true);
+        return;
+      }
+      const name = $("witness-username").value.trim();
+      witnessForm.reset();
+      witnessForm.hidden = true;
+      say(message, t("witness_ok", { name, label }));
+      $("reference").focus();
+    });
+    on("loading_unconfirmed", (data) => {
+      const loaded = pending[data.delivery_id];
+      if (!loaded) return;
+      witnessForm.hidden = true;
+      say(message, t("witness_missing", loaded), true);
+      reopenButton.textContent = t("reopen_button", { label: loaded.label });
+      reopenButton.dataset.delivery = data.delivery_id;
+      reopenButton.hidden = false;
+      reopenButton.focus();
+    });
+    reopenButton.addEventListener("click", async () => {
+      const deliveryId = reopenButton.dataset.delivery;
+      const answer = await change("POST", `/api/v1/deliveries/${deliveryId}/reopen`);
+      if (!answer.ok) {
+        say(message, failure(answer, { hardware_fault: t("loading_fault", pending[deliveryId]) }), true);
+        return;
+      }
+      const loaded = pending[deliveryId];
+      say(message, t("loading_open", { label: answer.data.compartment, reference: loaded.reference }));
+      askWitness(deliveryId, answer.data.compartment);
+    });
+
     on("delivery_stored", (data) => {
       const loaded = pending[data.delivery_id];
       if (!loaded) return;
+      witnessForm.hidden = true;
+      reopenButton.hidden = true;
       delete pending[data.delivery_id];
       const text = t("loading_stored", loaded);
       say(message, text);
@@ -273,31 +389,59 @@
   }
 
   /* -- taking back -------------------------------------------------------------------------- */
+  /* (Delegated: the list is a live region whose rows are replaced as things change.) */
   const taking = {};
-  for (const button of document.querySelectorAll("[data-retrieve]")) {
-    button.addEventListener("click", async () => {
-      const answer = await change("POST", "/api/v1/deliveries/" + button.dataset.retrieve + "/retrieve");
-      const message = $("retrieval-message");
-      if (!answer.ok) {
-        const fault = t("retrieval_fault", { label: button.dataset.label });
-        say(message, failure(answer, { hardware_fault: fault }), true);
-        return;
-      }
-      const reference = button.dataset.reference;
-      taking[button.dataset.retrieve] = { reference, button, label: answer.data.compartment };
-      watchFor(button.dataset.retrieve, "returned");
-      button.disabled = true;
-      say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
-    });
-  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-retrieve]");
+    if (!button) return;
+    const answer = await change("POST", "/api/v1/deliveries/" + button.dataset.retrieve + "/retrieve");
+    const message = $("retrieval-message");
+    if (!answer.ok) {
+      const fault = t("retrieval_fault", { label: button.dataset.label });
+      say(message, failure(answer, { hardware_fault: fault }), true);
+      return;
+    }
+    const reference = button.dataset.reference;
+    taking[button.dataset.retrieve] = { reference, label: answer.data.compartment };
+    watchFor(button.dataset.retrieve, "returned");
+    button.disabled = true;
+    say(message, t("retrieval_open", { label: answer.data.compartment, reference }));
+  });
   onLockFault(taking, (found) => {
     say($("retrieval-message"), t("retrieval_fault", { label: found.label }), true);
   });
   on("delivery_returned", (data) => {
     const found = taking[data.delivery_id];
     if (!found) return;
+    delete taking[data.delivery_id];
     say($("retrieval-message"), t("retrieval_done", { reference: found.reference }));
-    found.button.closest("tr").remove();
+    refreshSoon();
+  });
+
+  /* -- alarms: acknowledge with a note (delegated, the list is live) ------------------------ */
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest("form[data-ack]");
+    if (!form) return;
+    event.preventDefault();
+    const field = form.querySelector("input[name=note]");
+    const message = $("alarm-message");
+    const note = field.value.trim();
+    if (!note) {
+      say(message, t("alarm_note_missing"), true);
+      field.focus();
+      return;
+    }
+    const answer = await change("POST", `/api/v1/alarms/${form.dataset.ack}/acknowledge`, { note });
+    if (answer.ok) {
+      field.value = "";
+      field.blur();
+      say(message, t("alarm_acknowledged_msg", { kind: form.dataset.kind, place: form.dataset.place }));
+      message.focus();
+      refreshSoon();
+    } else {
+      const special = { illegal_transition: t("alarm_not_open"), validation_error: t("alarm_note_missing") };
+      say(message, failure(answer, special), true);
+    }
   });
 
   /* -- technician ---------------------------------------------------------------------------- */
@@ -330,6 +474,7 @@
       if (answer.ok) {
         say($("user-message"), t("user_created", { name: answer.data.username }));
         userForm.reset();
+        refreshSoon();
       } else {
         say($("user-message"), failure(answer), true);
       }
@@ -344,12 +489,127 @@
         shown.textContent = answer.data.key;
         shown.hidden = false;
         keyForm.reset();
+        refreshSoon();
       } else {
         shown.hidden = true;
         say($("key-message"), failure(answer), true);
       }
     });
   }
+
+  /* -- one delivery: new code, contact, longer period, cancel ------------------------------- */
+  const resendButton = $("resend");
+  const contactForm = $("contact-form");
+  const extendForm = $("extend-form");
+  const cancelButton = $("cancel-delivery");
+  const deliveryId = (window.location.pathname.match(/^\/clerk\/deliveries\/([^/]+)$/) || [])[1];
+  if (deliveryId) {
+    const url = "/api/v1/deliveries/" + deliveryId;
+    const message = $("delivery-message");
+    const reference = document.querySelector("h1").dataset.reference || "";
+    const byField = {
+      "recipient.phone": t("bad_phone"), phone: t("bad_phone"),
+      "recipient.email": t("bad_email"), email: t("bad_email"),
+      recipient: t("need_contact"),
+    };
+    const wrong = (answer, special) => {
+      const field = byField[answer.data.field];
+      if (field) return field;
+      return failure(answer, Object.assign({ illegal_transition: t("not_now") }, special || {}));
+    };
+    const done = (text) => { say(message, text); message.focus(); refreshSoon(); };
+    if (resendButton) {
+      resendButton.addEventListener("click", async () => {
+        if (!window.confirm(t("resend_confirm"))) return;
+        const answer = await change("POST", url + "/resend");
+        if (answer.ok) done(t("resend_done"));
+        else say(message, wrong(answer), true);
+      });
+    }
+    if (contactForm) {
+      contactForm.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const data = {
+          phone: $("contact-phone").value.trim() || null,
+          email: $("contact-email").value.trim() || null,
+          locale: $("contact-locale").value,
+        };
+        const before = await call("GET", url);
+        const answer = await change("POST", url + "/contact", data);
+        if (!answer.ok) { say(message, wrong(answer), true); return; }
+        const codes = (list) => list.filter((n) => n.kind === "stored").length;
+        const resent = before.ok && codes(answer.data.notifications) > codes(before.data.notifications);
+        done(t(resent ? "contact_saved_resent" : "contact_saved"));
+      });
+    }
+    if (extendForm) {
+      extendForm.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const days = Number($("extend-days").value);
+        if (!Number.isInteger(days) || days < 1) { say(message, t("extend_bad_days"), true); return; }
+        const answer = await change("POST", url + "/extend", { days });
+        const tooLong = t("extend_too_long", { limit: extendForm.dataset.limit });
+        if (answer.ok) {
+          const until = new Date(answer.data.expires_at).toLocaleString(lang);
+          done(t("extend_done", { until }));
+        } else {
+          say(message, answer.data.field === "days" ? tooLong : wrong(answer), true);
+        }
+      });
+    }
+    if (cancelButton) {
+      cancelButton.addEventListener("click", async () => {
+        if (!window.confirm(t("cancel_confirm", { reference }))) return;
+        const answer = await change("POST", url + "/cancel");
+        if (!answer.ok) { say(message, wrong(answer), true); return; }
+        const label = answer.data.compartment;
+        done(label ? t("cancel_take_back", { label }) : t("cancel_done"));
+        for (const gone of [resendButton, contactForm, extendForm, cancelButton]) if (gone) gone.hidden = true;
+      });
+    }
+  }
+
+  /* Accounts and keys (admin): disable/enable, new password (shown once), delete, revoke.
+     Delegated: the tables are live regions. */
+  const ACCOUNT_DONE = {
+    disable: "account_disabled_msg", enable: "account_enabled_msg", delete: "account_deleted_msg",
+  };
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-account], [data-revoke]");
+    if (!button) return;
+    const message = $("staff-message");
+    const shown = $("reset-password");
+    shown.hidden = true;
+    const name = button.dataset.name || button.dataset.revoke;
+    const special = {
+      illegal_transition: t("last_admin"), not_found: t("gone_reload"), conflict: t("key_already_revoked"),
+    };
+    if (button.dataset.revoke !== undefined) {
+      if (!window.confirm(t("confirm_revoke_key", { name }))) return;
+      const answer = await change("DELETE", "/api/v1/api-keys/" + encodeURIComponent(name));
+      if (answer.ok) say(message, t("key_revoked_msg", { name }));
+      else say(message, failure(answer, special), true);
+      refreshSoon();
+      return;
+    }
+    const action = button.dataset.account;
+    const url = "/api/v1/staff/" + encodeURIComponent(name);
+    if (action === "delete" && !window.confirm(t("confirm_delete_account", { name }))) return;
+    const answer = action === "delete"
+      ? await change("DELETE", url)
+      : await change("POST", url + "/" + action);
+    if (!answer.ok) {
+      say(message, failure(answer, special), true);
+    } else if (action === "reset-password") {
+      say(message, t("account_reset_msg", { name }));
+      shown.textContent = answer.data.password;
+      shown.hidden = false;
+    } else {
+      say(message, t(ACCOUNT_DONE[action], { name }));
+    }
+    message.focus();
+    refreshSoon();
+  });
 
   /* Webhooks (admin): create (the secret shown once), new secret, delete, send again. */
   const webhookForm = $("webhook-form");

@@ -298,7 +298,7 @@
 
   /* The door closing (the core's event) ends the pickup by itself. */
   const events = new EventSource("/api/v1/kiosk/stream");
-  events.addEventListener("open", () => { body.dataset.stream = "ready"; });
+  events.addEventListener("ready", () => { body.dataset.stream = "ready"; });
   events.addEventListener("closed", (event) => {
     const data = JSON.parse(event.data);
     if (body.dataset.step === "open" && data.compartment === state.label) done();

@@ -76,13 +76,7 @@ def add_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise InvalidInput("username", "a user name has 1 to 64 characters", "length")
-    if len(password) < MIN_PASSWORD and not core.settings.locker.demo:
-        raise InvalidInput(
-            "password",
-            f"a password has at least {MIN_PASSWORD} characters",
-            "password_too_short",
-            min=MIN_PASSWORD,
-        )
+    check_password(core, password)
     now = core.clock.now()
     with transaction(core.engine) as session:
         if session.exec(select(StaffUser).where(col(StaffUser.username) == username)).first():
@@ -96,6 +90,21 @@ def add_user(
             )
         )
         audit.record(session, at=now, kind="user_added", actor=actor, roles=_joined(roles))
+
+
+def check_password(core: Core, password: str) -> None:
+    """The one password policy, for new accounts and new passwords alike."""
+    if len(password) < MIN_PASSWORD and not core.settings.locker.demo:
+        raise InvalidInput(
+            "password",
+            f"a password has at least {MIN_PASSWORD} characters",
+            "password_too_short",
+            min=MIN_PASSWORD,
+        )
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
 
 
 def sign_in(core: Core, username: str, password: str) -> Principal:
@@ -125,6 +134,7 @@ def sign_in(core: Core, username: str, password: str) -> Principal:
         else:
             user.failed_logins = 0
             user.locked_until = None
+            user.last_signed_in_at = now
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
             session.add(user)

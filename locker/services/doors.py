@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from locker import audit
+from locker import alarms, audit
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment
@@ -23,6 +23,7 @@ from locker.ports import EventKind, HardwareEvent
 from locker.services.intents import INTENT_STATES, complete_intent, mark_code_used, undo_intent
 from locker.services.lookup import delivery_in
 from locker.states import note_door, to_fault
+from locker.vocabulary import AlarmKind
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 
@@ -43,6 +44,7 @@ def handle_event(core: Core, event: HardwareEvent) -> list[DomainEvent]:
                 compartments=len(event.labels),
                 alert=event.kind == EventKind.BOARD_OFFLINE,
             )
+            _board_changed(core, session, event, now)
             events.append(DomainEvent(str(event.kind), None, None, {"board": event.board}))
         else:
             compartment = session.get(Compartment, event.label)
@@ -64,6 +66,27 @@ def handle_event(core: Core, event: HardwareEvent) -> list[DomainEvent]:
 
         reconcile(core, labels=event.labels)
     return events
+
+
+def _board_changed(core: Core, session: Session, event: HardwareEvent, now: datetime) -> None:
+    """Mark the board's compartments (un)reachable, so allocation skips them; raise or clear
+    the board's alarm."""
+    offline = event.kind == EventKind.BOARD_OFFLINE
+    if event.kind not in (EventKind.BOARD_OFFLINE, EventKind.BOARD_ONLINE):
+        return
+    for label in event.labels:
+        compartment = session.get(Compartment, label)
+        if compartment is not None and compartment.offline != offline:
+            compartment.offline = offline
+            session.add(compartment)
+    board = event.board or "?"
+    if offline:
+        alarms.raise_alarm(
+            core, session, AlarmKind.BOARD_OFFLINE, at=now, board=board, reason=event.detail
+        )
+    else:
+        alarms.clear(session, (AlarmKind.BOARD_OFFLINE,), at=now, core=core, board=board)
+    alarms.check_capacity(core, session, at=now)
 
 
 def _on_compartment(
@@ -102,11 +125,27 @@ def _on_compartment(
             alert=True,
         )
         if state in (C.FREE, C.OCCUPIED):
-            to_fault(session, compartment, at=now, actor=ACTOR, why="door forced open")
+            to_fault(
+                core,
+                session,
+                compartment,
+                at=now,
+                actor=ACTOR,
+                why="door forced open",
+                alarm=AlarmKind.FORCED_DOOR,
+            )
+        else:
+            alarms.raise_alarm(
+                core, session, AlarmKind.FORCED_DOOR, at=now, compartment=label, reason="forced"
+            )
         session.add(compartment)
         return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "forced_open"})]
     if kind == EventKind.DOOR_CLOSED:
         note_door(compartment, False, now)
+        closed = [AlarmKind.DOOR_LEFT_OPEN]
+        if state != C.FAULT:
+            closed.append(AlarmKind.FORCED_DOOR)
+        alarms.clear(session, closed, at=now, core=core, compartment=label)
         audit.record(
             session,
             at=now,
@@ -142,7 +181,13 @@ def _on_compartment(
         if state in INTENT_STATES and not compartment.opened_since_intent:
             undo_intent(session, compartment, at=now, actor=ACTOR, why="door did not open")
             to_fault(
-                session, compartment, at=now, actor=ACTOR, why="door did not open after unlock"
+                core,
+                session,
+                compartment,
+                at=now,
+                actor=ACTOR,
+                why="door did not open after unlock",
+                alarm=AlarmKind.JAM,
             )
         return [DomainEvent("alarm", compartment.delivery_id, label, {"why": "lock_fault"})]
     if kind == EventKind.ITEM_CHANGED:

@@ -14,15 +14,15 @@ from datetime import timedelta
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from locker import audit, event_outbox, idempotency, outbox, webhooks
+from locker import alarms, audit, event_outbox, idempotency, outbox, webhooks
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery, Notification
 from locker.services import sessions
 from locker.services.intents import revoke_codes
 from locker.states import ENDED, move_delivery
+from locker.vocabulary import AlarmKind, MessageKind, NotificationState
 from locker.vocabulary import DeliveryState as D
-from locker.vocabulary import MessageKind, NotificationState
 
 ACTOR = "scheduler"
 FINAL_NOTIFICATIONS = (NotificationState.SENT, NotificationState.DELIVERED, NotificationState.DEAD)
@@ -51,6 +51,7 @@ def run_due(core: Core) -> HousekeepingReport:
         pruned_idempotency_keys=idempotency.prune(core),
         pruned_sessions=sessions.prune(core),
     )
+    check_capacity(core)
     return report
 
 
@@ -143,6 +144,9 @@ def alarm_open_doors(core: Core) -> list[str]:
         for compartment in open_too_long:
             compartment.door_alarmed = True
             session.add(compartment)
+            alarms.raise_alarm(
+                core, session, AlarmKind.DOOR_LEFT_OPEN, at=now, compartment=compartment.label
+            )
             audit.record(
                 session,
                 at=now,
@@ -157,6 +161,12 @@ def alarm_open_doors(core: Core) -> list[str]:
         *(DomainEvent("alarm", None, label, {"why": "door_left_open"}) for label in labels)
     )
     return labels
+
+
+def check_capacity(core: Core) -> None:
+    """The capacity alarm follows the free compartments even when nothing else happens."""
+    with transaction(core.engine) as session:
+        alarms.check_capacity(core, session, at=core.clock.now())
 
 
 def erase_due(core: Core) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from locker import audit, codes, outbox
+from locker import alarms, audit, codes, outbox
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.errors import HardwareFault, HardwareUnavailable
@@ -22,9 +22,9 @@ from locker.models import Compartment, Delivery, PickupCode
 from locker.ports import UnlockOutcome, UnlockResult
 from locker.services.lookup import compartment_by_label, delivery_in
 from locker.states import move_compartment, move_delivery, to_fault
+from locker.vocabulary import AlarmKind, MessageKind
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
-from locker.vocabulary import MessageKind
 
 INTENT_STATES = (C.RESERVED, C.OPENING)
 
@@ -74,6 +74,8 @@ def complete_intent(
     delivery = delivery_in(session, compartment)
     label = compartment.label
     if delivery is not None and delivery.state == D.LOADING:
+        if core.settings.policy.four_eyes_loading and delivery.witnessed_by is None:
+            return _unconfirmed(session, delivery, compartment, at=at, actor=actor)
         return store(core, session, delivery, compartment, at=at, actor=actor)
     if delivery is not None and delivery.state in (D.COLLECTING, D.RETRIEVING):
         collected = delivery.state == D.COLLECTING
@@ -93,9 +95,31 @@ def complete_intent(
             location=core.settings.locker.location,
         )
         move_compartment(session, compartment, C.FREE, at=at, actor=actor)
+        alarms.clear(session, (AlarmKind.MESSAGE_DEAD,), at=at, core=core, delivery_id=delivery.id)
+        alarms.check_capacity(core, session, at=at)
         return [DomainEvent(f"delivery_{delivery.state}", delivery.id, label)]
     move_compartment(session, compartment, C.OCCUPIED if delivery else C.FREE, at=at, actor=actor)
     return [DomainEvent("compartment_closed", None, label)]
+
+
+def _unconfirmed(
+    session: Session, delivery: Delivery, compartment: Compartment, *, at: datetime, actor: str
+) -> list[DomainEvent]:
+    """Four-eyes loading: the door closed before a second person confirmed. Nothing is stored
+    and nothing sent; the compartment stays reserved until it is opened again and confirmed."""
+    compartment.opened_since_intent = False
+    session.add(compartment)
+    audit.record(
+        session,
+        at=at,
+        kind="loading_unconfirmed",
+        actor=actor,
+        alert=True,
+        delivery_id=delivery.id,
+        compartment=compartment.label,
+        loaded_by=delivery.loaded_by,
+    )
+    return [DomainEvent("loading_unconfirmed", delivery.id, compartment.label)]
 
 
 def store(
@@ -112,6 +136,14 @@ def store(
     delivery.expires_at = at + timedelta(days=policy.pickup_days)
     move_delivery(session, delivery, D.STORED, at=at, actor=actor)
     move_compartment(session, compartment, C.OCCUPIED, at=at, actor=actor)
+    send_code(core, session, delivery, at=at)
+    return [DomainEvent("delivery_stored", delivery.id, compartment.label)]
+
+
+def send_code(core: Core, session: Session, delivery: Delivery, *, at: datetime) -> None:
+    """A new pickup code for a stored delivery, and the message that carries it (the code is
+    sealed into the outbox row and known here only by its HMAC)."""
+    assert delivery.expires_at is not None
     code = codes.new_code()
     session.add(
         PickupCode(
@@ -131,7 +163,6 @@ def store(
         expires_at=delivery.expires_at.isoformat(),
         location=core.settings.locker.location,
     )
-    return [DomainEvent("delivery_stored", delivery.id, compartment.label)]
 
 
 def revoke_codes(session: Session, delivery: Delivery, at: datetime) -> None:
@@ -154,12 +185,14 @@ def _codes(session: Session, delivery: Delivery) -> list[PickupCode]:
     return list(session.exec(select(PickupCode).where(col(PickupCode.delivery_id) == delivery.id)))
 
 
-def pulse(core: Core, label: str, *, actor: str) -> list[DomainEvent]:
+def pulse(core: Core, label: str, *, actor: str, undo: bool = True) -> list[DomainEvent]:
     """Pulse the lock once the intent is committed; commit what came of it.
 
     A lock read back as still closed gets exactly one more pulse (the read proves the first
     did not open it, so the second cannot open it twice); then the compartment goes to
     ``fault``. Raises :class:`HardwareUnavailable` or :class:`HardwareFault` for the caller.
+    ``undo=False`` (opening again a compartment that already holds the document) leaves the
+    intent as it is when the lock does not open.
     """
     result = core.bank.unlock(label)
     if result.outcome == UnlockOutcome.STAYED_LOCKED:
@@ -167,14 +200,21 @@ def pulse(core: Core, label: str, *, actor: str) -> list[DomainEvent]:
     at = core.clock.now()
     with transaction(core.engine) as session:
         compartment = compartment_by_label(session, label)
-        error = _settle(session, compartment, result, at=at, actor=actor)
+        error = _settle(core, session, compartment, result, at=at, actor=actor, undo=undo)
     if error is not None:
         raise error
     return [DomainEvent("compartment_unlocked", compartment.delivery_id, label)]
 
 
 def _settle(
-    session: Session, compartment: Compartment, result: UnlockResult, *, at: datetime, actor: str
+    core: Core,
+    session: Session,
+    compartment: Compartment,
+    result: UnlockResult,
+    *,
+    at: datetime,
+    actor: str,
+    undo: bool = True,
 ) -> HardwareUnavailable | HardwareFault | None:
     label = compartment.label
     audit.record(
@@ -192,16 +232,23 @@ def _settle(
     if result.outcome == UnlockOutcome.UNLOCKED:
         return None
     if result.outcome == UnlockOutcome.NOT_SENT:
-        if still_waiting:
+        if still_waiting and undo:
             undo_intent(session, compartment, at=at, actor=actor, why="lock not reachable")
         return HardwareUnavailable(
             f"Compartment {label} cannot be opened right now: its lock board is not answering."
         )
     if result.outcome == UnlockOutcome.STAYED_LOCKED:
         if still_waiting:
-            undo_intent(session, compartment, at=at, actor=actor, why="lock stayed closed")
+            if undo:
+                undo_intent(session, compartment, at=at, actor=actor, why="lock stayed closed")
             to_fault(
-                session, compartment, at=at, actor=actor, why="lock stayed closed after two pulses"
+                core,
+                session,
+                compartment,
+                at=at,
+                actor=actor,
+                why="lock stayed closed after two pulses",
+                alarm=AlarmKind.JAM,
             )
         return HardwareFault(
             f"The lock of compartment {label} did not open. Please call the citizens' office;"

@@ -33,7 +33,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from locker import audit
+from locker import alarms, audit
 from locker.core import Core, DomainEvent
 from locker.db import transaction
 from locker.models import Compartment, Delivery
@@ -41,9 +41,9 @@ from locker.ports import CompartmentReading
 from locker.services.intents import INTENT_STATES, complete_intent, undo_intent
 from locker.services.lookup import delivery_in
 from locker.states import note_door, to_fault
+from locker.vocabulary import AlarmKind, DoorState
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
-from locker.vocabulary import DoorState
 
 ACTOR = "reconcile"
 
@@ -78,6 +78,9 @@ def reconcile(core: Core, labels: Iterable[str] | None = None) -> ReconcileRepor
                 continue
             reading = readings.get(compartment.label)
             events += _one(core, session, compartment, reading, report, now)
+        if wanted is None and readings:
+            _boards_back(session, now)
+        alarms.check_capacity(core, session, at=now)
         audit.record(
             session,
             at=now,
@@ -103,16 +106,21 @@ def _one(
     label = compartment.label
     online = reading is not None and reading.online and reading.door != DoorState.UNKNOWN
     door_open = online and reading is not None and reading.door == DoorState.OPEN
+    if reading is not None and compartment.offline != (not reading.online):
+        compartment.offline = not reading.online
+        session.add(compartment)
     if online:
         note_door(compartment, door_open, now)
         session.add(compartment)
+        if not door_open:
+            alarms.clear(session, (AlarmKind.DOOR_LEFT_OPEN,), at=now, compartment=label)
     if compartment.state not in INTENT_STATES:
         if door_open and compartment.state == C.OCCUPIED:
-            return _fault(session, compartment, report, now, "door found open")
+            return _fault(core, session, compartment, report, now, "door found open")
         return []
     if not online:
         why = "could not read the door after an interrupted opening"
-        return _fault(session, compartment, report, now, why)
+        return _fault(core, session, compartment, report, now, why)
     if door_open:
         compartment.opened_since_intent = True
         report.waiting.append(label)
@@ -133,17 +141,29 @@ def _one(
                 f"delivery_{delivery.state}", delivery.id, label, {"why": "reconciled_undo"}
             )
         ]
-    return _fault(session, compartment, report, now, "interrupted opening; look inside")
+    return _fault(core, session, compartment, report, now, "interrupted opening; look inside")
 
 
 def _fault(
-    session: Session, compartment: Compartment, report: ReconcileReport, now: datetime, why: str
+    core: Core,
+    session: Session,
+    compartment: Compartment,
+    report: ReconcileReport,
+    now: datetime,
+    why: str,
 ) -> list[DomainEvent]:
-    """Take the compartment out of use with an alert, and say so to the live screens."""
-    to_fault(session, compartment, at=now, actor=ACTOR, why=why)
+    """Take the compartment out of use with an alarm, and say so to the live screens."""
+    to_fault(core, session, compartment, at=now, actor=ACTOR, why=why)
     report.faulted.append(compartment.label)
     data = {"why": "reconciled_fault", "detail": why}
     return [DomainEvent("alarm", compartment.delivery_id, compartment.label, data)]
+
+
+def _boards_back(session: Session, now: datetime) -> None:
+    """After a full reading with every compartment answering, no board is offline any more."""
+    unreachable = session.exec(select(Compartment).where(col(Compartment.offline) == True)).first()
+    if unreachable is None:
+        alarms.clear(session, (AlarmKind.BOARD_OFFLINE,), at=now, any_place=True)
 
 
 def _delivery_state(session: Session, compartment: Compartment) -> D | None:

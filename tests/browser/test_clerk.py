@@ -158,7 +158,7 @@ def test_a_technician_sees_only_what_the_role_allows(site: Site, screen: Screen)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Compartments", exact=True)).to_be_visible()
     menu = page.get_by_role("navigation", name="Staff menu")
-    expect(menu.get_by_role("link")).to_have_text(["Compartments"])
+    expect(menu.get_by_role("link")).to_have_text(["Compartments", "Alarms"])
     answer = page.goto(site.base + "/clerk/load?lang=en")
     assert answer is not None and answer.status == 403
     expect(page.get_by_role("heading", name="Your account may not do this.")).to_be_visible()

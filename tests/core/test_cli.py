@@ -14,6 +14,7 @@ from locker.clock import SystemClock
 from locker.config import load_settings
 from locker.core import Core
 from locker.db import make_engine
+from locker.errors import AuthenticationFailed
 from locker.services import accounts
 from simulator.board_layouts import board_layout_toml
 
@@ -131,3 +132,52 @@ def test_config_check(tmp_path):
     config.write_text('[policy]\npickup_days = "a week"\n')
     result = run(tmp_path, "--config", str(config), "config", "check")
     assert result.returncode == 2 and f"policy.pickup_days in {config}" in result.stderr
+
+
+def test_accounts_and_keys_are_listed_disabled_reset_and_revoked(tmp_path):
+    run(tmp_path, "db", "upgrade")
+    for name, role in (("anna", "clerk"), ("boss", "admin")):
+        run(
+            tmp_path, "user", "add", name, "--role", role, "--password-stdin", stdin="a long one!\n"
+        )
+    key = run(tmp_path, "apikey", "create", "office", "--role", "clerk").stdout.strip()
+    settings = load_settings(
+        environ={"LOCKER_LOCKER__SECRET_KEY": SECRET, "LOCKER_LOCKER__DATA_DIR": str(tmp_path)}
+    )
+    core = Core(make_engine(settings.database_url), SystemClock(), settings)
+    accounts.sign_in(core, "anna", "a long one!")
+    accounts.authenticate_key(core, key)
+
+    listed = run(tmp_path, "user", "list")
+    assert listed.returncode == 0, listed.stderr
+    anna = next(line for line in listed.stdout.splitlines() if line.startswith("anna"))
+    assert anna.split()[:3] == ["anna", "clerk", "enabled"] and anna.split()[3] != "-"
+    assert run(tmp_path, "user", "disable", "anna").returncode == 0
+    assert "disabled" in run(tmp_path, "user", "list").stdout
+    with pytest.raises(AuthenticationFailed):
+        accounts.sign_in(core, "anna", "a long one!")
+    last_admin = run(tmp_path, "user", "disable", "boss")
+    assert last_admin.returncode == 1 and "last enabled admin" in last_admin.stderr
+    assert run(tmp_path, "user", "disable", "anna", "--enable").returncode == 0
+
+    reset = run(tmp_path, "user", "reset-password", "anna", "--generate")
+    assert reset.returncode == 0, reset.stderr
+    new = reset.stdout.strip()
+    assert accounts.sign_in(core, "anna", new).name == "user:anna"
+    with pytest.raises(AuthenticationFailed):
+        accounts.sign_in(core, "anna", "a long one!")
+    typed = run(
+        tmp_path, "user", "reset-password", "anna", "--password-stdin", stdin="typed one!!\n"
+    )
+    assert typed.returncode == 0 and accounts.sign_in(core, "anna", "typed one!!")
+    assert run(tmp_path, "user", "reset-password", "nobody", "--generate").returncode == 1
+
+    keys = run(tmp_path, "apikey", "list")
+    office = next(line for line in keys.stdout.splitlines() if line.startswith("office"))
+    assert office.split()[-1] == "-"  # not revoked
+    assert key not in keys.stdout
+    assert run(tmp_path, "apikey", "revoke", "office").returncode == 0
+    with pytest.raises(AuthenticationFailed):
+        accounts.authenticate_key(core, key)
+    again = run(tmp_path, "apikey", "revoke", "office")
+    assert again.returncode == 1 and "revoked already" in again.stderr

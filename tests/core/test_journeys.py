@@ -420,9 +420,11 @@ def test_reconcile_tells_the_live_screens_what_it_undid_or_faulted(
         assert [(e.type, e.delivery_id) for e in written] == [("delivery.announced", d)]
     else:
         assert report.faulted == [label]
-        [alarm] = published
+        [alarm] = [e for e in published if e.kind == "alarm"]
         assert (alarm.kind, alarm.delivery_id, alarm.compartment) == ("alarm", d, label)
         assert alarm.data["why"] == "reconciled_fault"
+        [raised] = [e for e in published if e.kind == "alarm_changed"]  # the alarm table's
+        assert (raised.compartment, raised.data) == (label, {"kind": "fault", "what": "raised"})
 
 
 def test_every_change_is_audited_and_chain_verifies(core, world):

@@ -83,7 +83,31 @@ def test_no_message_names_the_document_type(kind: MessageKind, locale: str) -> N
         assert not DOCUMENT_WORDS.search(part), part
         for document in DocumentType:
             assert document.value not in part.lower()
-    assert "Dokument" in message.sms or "document" in message.sms
+    if kind != MessageKind.ALARM:  # the on-call alert is about the locker, not a document
+        assert "Dokument" in message.sms or "document" in message.sms
+
+
+@pytest.mark.parametrize("locale", locales())
+def test_the_on_call_alert_names_kind_place_and_id_and_nobody(locale: str) -> None:
+    alert = Facts(
+        kind=MessageKind.ALARM,
+        locale=locale,
+        location=LOCATION_40,
+        installation="Dokumentenausgabe Musterstadt",
+        at=WHEN,
+        timezone=BERLIN,
+        alarm_kind="board_offline",
+        place="rs485:0",
+        alarm_id="alm_0123456789abcdef",
+    )
+    message = render(alert)
+    named = {"de": "Steuerplatine antwortet nicht", "en": "Lock board not answering"}[locale]
+    for part in (message.subject, message.sms, message.text):
+        assert named in part
+    for part in (message.sms, message.text):
+        assert "rs485:0" in part
+        assert "alm_0123456789abcdef" in part
+    assert gsm.segments(message.sms) == 1
 
 
 # GSM-7 segments of every SMS with a 40-character location, a 22-character office name and its
@@ -99,6 +123,8 @@ SEGMENTS = {
     ("en", MessageKind.EXPIRY): 1,
     ("en", MessageKind.COLLECTED): 1,
     ("en", MessageKind.RETURNED): 1,
+    ("de", MessageKind.ALARM): 1,
+    ("en", MessageKind.ALARM): 1,
 }
 
 
@@ -114,7 +140,9 @@ def test_every_sms_is_gsm7_within_its_segments_and_names_the_office(
     )
     assert gsm.segments(message.sms) == SEGMENTS[(locale, kind)], message.sms
     assert gsm.segments(message.sms) <= STORED_SMS_SEGMENTS
-    if kind != MessageKind.REMINDER:  # a nudge within one segment; the first message had it
+    # a reminder is a nudge within one segment (the first message had it); the on-call alert
+    # goes to the office's own staff
+    if kind not in (MessageKind.REMINDER, MessageKind.ALARM):
         assert OFFICE.name in message.sms
         assert OFFICE.phone in message.sms
     assert "ausgebende" not in message.sms and "issuing office" not in message.sms
