@@ -211,6 +211,21 @@ def prune_releases(paths: Paths) -> None:
             say(f"removed the old release {old.name}")
 
 
+def write_command(paths: Paths) -> None:
+    """``locker`` on the PATH: the current release's, reading ``/etc/locker/locker.toml``
+    unless ``--config`` or ``LOCKER_CONFIG`` says otherwise (as the service does)."""
+    paths.bin.parent.mkdir(parents=True, exist_ok=True)
+    temporary = paths.bin.with_name(".locker.new")
+    temporary.unlink(missing_ok=True)
+    temporary.write_text(
+        "#!/bin/sh\n# Written by ./dev install: the appliance's locker with its config.\n"
+        f': "${{LOCKER_CONFIG:={paths.config}}}"\nexport LOCKER_CONFIG\n'
+        f'exec {paths.current}/bin/locker "$@"\n'
+    )
+    os.chmod(temporary, 0o755)
+    os.replace(temporary, paths.bin)
+
+
 def point(link: Path, target: Path) -> None:
     """Make ``link`` a symlink to ``target`` in one rename."""
     link.parent.mkdir(parents=True, exist_ok=True)
@@ -417,7 +432,7 @@ def activate(paths: Paths, release: Path, units: list[str], start: bool) -> None
     point(paths.current, release)
     if old is not None:
         point(paths.previous, old)
-    point(paths.bin, paths.current / "bin" / "locker")
+    write_command(paths)
     try:
         say("migrating the database")
         run(locker(paths, release, "db", "upgrade"), what="the database migration", env=env)
@@ -502,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     except Failed as err:
         say(f"the install did not complete: {err}")
         return 1
-    say(f"installed {release.name}: {paths.bin} -> {paths.current}/bin/locker")
+    say(f"installed {release.name}: {paths.bin} runs {paths.current}/bin/locker")
     say(f"next: edit {paths.etc}/layout.toml and {paths.config}, then: locker doctor")
     return 0
 

@@ -36,6 +36,8 @@ from locker.vocabulary import AlarmKind, DocumentType
 
 ENV_PREFIX = "LOCKER_"
 ENV_DELIMITER = "__"
+CONFIG_VARIABLE = "LOCKER_CONFIG"
+"""Names the config file (``locker`` commands read it when ``--config`` is not given)."""
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside demo
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -641,7 +643,7 @@ def _unknown_env(env: Mapping[str, str]) -> list[str]:
     sections = _sections()
     problems = []
     for name in env:
-        if not name.startswith(ENV_PREFIX):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_VARIABLE:
             continue
         parts = name[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
         if len(parts) != 2 or parts[0] not in sections:

@@ -161,3 +161,10 @@ def test_hw_identify_prints_the_udev_rule_for_the_adapter(locker, tmp_path, monk
         'SUBSYSTEM=="tty", ATTRS{idVendor}=="0403", ATTRS{idProduct}=="6001",'
         ' ATTRS{serial}=="A10K1234", SYMLINK+="locker-bus", GROUP="dialout", MODE="0660"'
     )
+
+
+def test_the_config_named_by_locker_config(locker, tmp_path, monkeypatch):
+    (tmp_path / "layout.toml").write_text(board_layout_toml("/dev/locker-bus", ["S"]))
+    monkeypatch.setenv("LOCKER_CONFIG", str(config(tmp_path)))  # as locker.service sets it
+    result = locker("config", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr

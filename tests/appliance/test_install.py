@@ -82,7 +82,17 @@ def test_install_lays_out_the_appliance(installed):
     secret = next(line for line in text.splitlines() if line.startswith("secret_key"))
     assert len(secret.split('"')[1]) >= 48 and "@SECRET_KEY@" not in text
     assert (installed.root / "var/lib/locker").stat().st_mode & 0o777 == 0o750
-    assert (installed.root / "usr/local/bin/locker").resolve() == installed.release() / "bin/locker"
+    command = installed.root / "usr/local/bin/locker"  # the config without --config
+    checked = subprocess.run(
+        [str(command), "config", "check"],
+        capture_output=True,
+        text=True,
+        env=clean_environ(),
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert f"16 compartments in {installed.root / 'etc/locker/layout.toml'}" in checked.stdout
     assert (installed.release() / "share/locker/offline.html").exists()
     wants = installed.units / "multi-user.target.wants" / "locker.service"
     assert wants.is_symlink()
