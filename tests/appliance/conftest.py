@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
+
 DEV_LOCKER = Path(sys.executable).with_name("locker")
 SECRET = "appliance-test-secret-" + "k" * 32
 BOARDS, CHANNELS = 2, 12

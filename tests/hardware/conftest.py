@@ -1,49 +1,15 @@
-"""Fixtures for the hardware tests: an event recorder, layout files, and a leak check.
-
-Every test here fails if it leaves a thread running or a pty or pipe open (bus threads,
-ptys and pins must all be closed by the code under test).
-"""
+"""Fixtures for the hardware tests: an event recorder, layout files, and the leak check
+(tests/leaks.py): every test fails if it leaves a thread, pty, pipe or socket behind."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .support import WAIT, Recorder
-
-
-def _fds() -> dict[str, str]:
-    found = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            found[name] = os.readlink(f"/proc/self/fd/{name}")
-        except OSError:
-            continue
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_leaks() -> Iterator[None]:
-    threads_before = set(threading.enumerate())
-    fds_before = _fds()
-    yield
-    deadline = time.monotonic() + WAIT
-    for thread in set(threading.enumerate()) - threads_before:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    leaked = [t.name for t in set(threading.enumerate()) - threads_before if t.is_alive()]
-    assert not leaked, f"threads left running: {leaked}"
-    opened = {
-        fd: target
-        for fd, target in _fds().items()
-        if fds_before.get(fd) != target
-        and any(kind in target for kind in ("pts", "ptmx", "pipe", "socket"))
-    }
-    assert not opened, f"file descriptors left open: {opened}"
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
+from .support import Recorder
 
 
 @pytest.fixture

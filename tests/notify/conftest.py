@@ -43,6 +43,8 @@ from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
+
 BIRTHDAY = date(1990, 5, 17)
 LOCATION_40 = "Rathaus Musterstadt, Eingang Marktplatz 1"
 
@@ -99,19 +101,6 @@ class StatusReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
-
-
-@pytest.fixture(autouse=True)
-def no_leaked_threads() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
-    leaked += [
-        t
-        for t in threading.enumerate()
-        if t not in before and t.is_alive() and t.name.startswith(("outbox", "twilio"))
-    ]
-    assert not leaked, f"threads left running: {leaked}"
 
 
 @pytest.fixture
