@@ -27,6 +27,7 @@ plain ``locker bench`` leaves it out).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -212,6 +213,7 @@ def measure(boxes: int, warmup_s: float, window_s: float, outage_s: float) -> di
         figures["sim_rss_mb"] = round(sum(rss_mb(p) for p in children(fleet.sim.pid)), 1)
     finally:
         fleet.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     return figures
 
 
