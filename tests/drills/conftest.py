@@ -302,6 +302,9 @@ class ControllerProcess:
         return self.child is not None and self.child.died()
 
     def close(self) -> None:
+        if self.stream is not None:  # hang up first: a stopping server waits for open streams
+            self.stream.close()
+            self.stream = None
         if self.child is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -72,6 +72,9 @@ class Demo:
         self._forget()
 
     def close(self) -> None:
+        for stream in self.streams:  # hang up first: a stopping server waits for open streams
+            stream.close()
+        self.streams = []
         if self.child is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
