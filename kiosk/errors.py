@@ -52,6 +52,8 @@ STATUS: dict[type[errors.DomainError], int] = {
     errors.SecondFactorRequired: 428,
     errors.DateOfBirthWrong: 403,
     errors.CodeExpired: 410,
+    errors.CodeUsed: 409,
+    errors.CodeRevoked: 410,
     errors.WrongLocker: 409,
     errors.RateLimited: 429,
     errors.HardwareUnavailable: 503,

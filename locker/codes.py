@@ -2,11 +2,12 @@
 
 Alphabet: Crockford base32 (digits and capitals without I, L, O, U), so nothing looks alike;
 typing maps the look-alikes back (``O``→``0``, ``I``/``L``→``1``) and ignores case, spaces
-and dashes. Ten characters carry 50 bits; docs/security.md shows why that, with the rate
-limits, bounds a year of guessing below 10⁻⁶.
+and dashes. Twelve characters carry 60 bits, shown in three groups of four; docs/security.md
+shows why that, with pickups only at the kiosks and their back-off, bounds a year of guessing
+below 10⁻⁶.
 
-The QR code carries ``LOCKER1:<bank id>:<code>``, so a code shown at the wrong locker can be
-told apart from a wrong code.
+The QR code carries ``LOCKER2:<bank id>:<code>`` (version 2: the twelve-character code), so a
+code shown at the wrong locker can be told apart from a wrong code.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from locker.errors import CodeInvalid
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 10
-GROUP = 5
-QR_PREFIX = "LOCKER1"
+CODE_LENGTH = 12
+GROUP = 4
+QR_PREFIX = "LOCKER2"
+_QR = re.compile(r"^LOCKER(\d+):", re.IGNORECASE)
+EXAMPLE = "K7M4Q9XT2BHD"
 _LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile(r"[\s\-_.·/]+")
 _VALID = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
@@ -34,7 +37,7 @@ def new_code() -> str:
 
 
 def display(code: str) -> str:
-    """``K7M4QX9T2B`` → ``K7M4Q-X9T2B``: what a person reads and types."""
+    """``K7M4Q9XT2BHD`` → ``K7M4-Q9XT-2BHD``: what a person reads and types."""
     return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
@@ -43,7 +46,7 @@ def normalise(typed: str) -> str:
     code = _SEPARATORS.sub("", typed.strip().upper()).translate(_LOOK_ALIKES)
     if len(code) != CODE_LENGTH:
         raise CodeInvalid(
-            f"A pickup code has {CODE_LENGTH} letters and digits, like {display('K7M4QX9T2B')}."
+            f"A pickup code has {CODE_LENGTH} letters and digits, like {display(EXAMPLE)}."
         )
     if not _VALID.match(code):
         raise CodeInvalid(
@@ -64,11 +67,12 @@ def qr_payload(bank_id: str, code: str) -> str:
 
 
 def parse_input(text: str) -> ScannedCode:
-    """Accept a typed code or a whole QR payload."""
+    """Accept a typed code or a whole QR payload (of this version; an older one is explained)."""
     stripped = text.strip()
-    if stripped.upper().startswith(QR_PREFIX + ":"):
+    version = _QR.match(stripped)
+    if version:
         parts = stripped.split(":")
-        if len(parts) != 3:
+        if len(parts) != 3 or version.group(0)[:-1].upper() != QR_PREFIX:
             raise CodeInvalid("This QR code is not a pickup code of this locker system.")
         return ScannedCode(normalise(parts[2]), parts[1])
     return ScannedCode(normalise(stripped), None)

@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -32,6 +33,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from locker import guessing
 from locker.vocabulary import AlarmKind, DocumentType
 
 ENV_PREFIX = "LOCKER_"
@@ -40,6 +42,8 @@ CONFIG_VARIABLE = "LOCKER_CONFIG"
 """Names the config file (``locker`` commands read it when ``--config`` is not given)."""
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside demo
 MIN_SECRET_KEY_LENGTH = 32
+MAX_KIOSK_ADDRESSES = 64
+"""docs/security.md: the guessing bound holds for up to this many kiosk addresses."""
 
 
 class Section(BaseModel):
@@ -164,15 +168,13 @@ IpNetwork = Annotated[str, AfterValidator(_is_network)]
 class SecuritySection(Section):
     """Rate limits and lockouts; docs/security.md shows why these bound guessing below 10⁻⁶."""
 
-    kiosk_max_failures: Annotated[int, Field(ge=1, le=50)] = 5
-    """Wrong codes in a row from one kiosk before it is locked out."""
-    kiosk_lockout_base_s: Annotated[int, Field(ge=1)] = 60
-    """First kiosk lockout; each further one doubles."""
-    kiosk_lockout_max_s: Annotated[int, Field(ge=1)] = 3600
-    """Longest kiosk lockout."""
-    bank_failures_per_hour: Annotated[int, Field(ge=1, le=200)] = 30
-    """Wrong codes accepted per hour by the whole locker, from any kiosk; the guessing bound
-    rests on it.
+    kiosk_max_failures: Annotated[int, Field(ge=1, le=20)] = 5
+    """Wrong codes in a row from one kiosk before it has to wait."""
+    kiosk_lockout_base_s: Annotated[int, Field(ge=1, le=300)] = 30
+    """First wait of a kiosk; each further one doubles."""
+    kiosk_lockout_max_s: Annotated[int, Field(ge=1, le=300)] = 300
+    """Longest wait of a kiosk: nobody keeps a citizen out for longer than this after their last
+    wrong code (at most 5 minutes; the guessing bound rests on it and on the kiosk addresses).
     """
     delivery_max_failures: Annotated[int, Field(ge=1, le=10)] = 3
     """Wrong dates of birth for one delivery before it is locked."""
@@ -202,6 +204,31 @@ class SecuritySection(Section):
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(entry, strict=False)) for entry in value]
+
+    @field_validator("kiosk_addresses")
+    @classmethod
+    def _few_kiosks(cls, value: list[str]) -> list[str]:
+        count = guessing.kiosk_count(value)
+        if count > MAX_KIOSK_ADDRESSES:
+            raise ValueError(
+                f"{count} addresses are more than {MAX_KIOSK_ADDRESSES} kiosks; name the"
+                " touchscreens' own addresses (each one is a kiosk the guessing bound counts)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _guessing_stays_unlikely(self) -> SecuritySection:
+        if self.kiosk_lockout_max_s < self.kiosk_lockout_base_s:
+            raise ValueError("kiosk_lockout_max_s must not be shorter than kiosk_lockout_base_s")
+        kiosks = guessing.kiosk_count(self.kiosk_addresses)
+        bound = guessing.yearly_bound(self, kiosks)
+        if bound >= guessing.TARGET:
+            raise ValueError(
+                f"with these kiosk_* settings and {kiosks} kiosk addresses a year of guessing"
+                f" could succeed with probability {bound:.1e}, above {guessing.TARGET:.0e}"
+                " (docs/security.md); allow fewer wrong codes per round or wait longer"
+            )
+        return self
 
 
 class HardwareSection(Section):

@@ -77,6 +77,19 @@ class CodeExpired(DomainError):
     code = "expired"
 
 
+class CodeUsed(DomainError):
+    """A spent code came again (a double tap, a second try after the door opened): not a guess,
+    so it does not count against the kiosk."""
+
+    code = "code_used"
+
+
+class CodeRevoked(DomainError):
+    """A code replaced by a newer message or withdrawn with its delivery: not a guess either."""
+
+    code = "code_revoked"
+
+
 class WrongLocker(DomainError):
     code = "wrong_locker"
 

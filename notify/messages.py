@@ -61,7 +61,7 @@ class Rendered:
     code_label: str
     qr_alt: str
     code: str | None
-    """The pickup code as people read it (``K7M4Q-X9T2B``), for stored messages."""
+    """The pickup code as people read it (``K7M4-Q9XT-2BHD``), for stored messages."""
     qr: str | None
     """The QR payload, for stored messages: the e-mail shows it as an inline image."""
     contact: tuple[str, ...] = ()

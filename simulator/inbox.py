@@ -2,7 +2,7 @@
 
 Each entry has the shape of shared/API.md, oldest first::
 
-    {"channel": "sms", "to": "+4915112345678", "body": "...", "code": "K7M4Q-X9T2B"}
+    {"channel": "sms", "to": "+4915112345678", "body": "...", "code": "K7M4-Q9XT-2BHD"}
     {"channel": "email", "to": "a@example.org", "body": "<plain-text part>", "code": ...,
      "raw": "<the whole MIME message>"}
 
@@ -21,15 +21,18 @@ from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
 
-from locker.codes import ALPHABET
+from locker.codes import ALPHABET, CODE_LENGTH, GROUP
 
-_CODE = re.compile(rf"(?<![0-9A-Z])([{ALPHABET}]{{5}}-[{ALPHABET}]{{5}})(?![0-9A-Z])")
+_GROUP = f"[{ALPHABET}]{{{GROUP}}}"
+_CODE = re.compile(
+    rf"(?<![0-9A-Z])({_GROUP}(?:-{_GROUP}){{{CODE_LENGTH // GROUP - 1}}})(?![0-9A-Z-])"
+)
 
 Entry = dict[str, Any]
 
 
 def find_code(text: str) -> str | None:
-    """The first pickup code (``K7M4Q-X9T2B``) in ``text``, as shown there."""
+    """The first pickup code (``K7M4-Q9XT-2BHD``) in ``text``, as shown there."""
     found = _CODE.search(text)
     return found.group(1) if found else None
 

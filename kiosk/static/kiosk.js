@@ -76,9 +76,17 @@
       case "expired":
         return { error: "err_expired" };
       case "rate_limited": {
-        const minutes = Math.max(1, Math.round((answer.retryAfter || 60) / 60));
+        const seconds = answer.retryAfter || 60;
+        if (seconds < 90) return { error: "err_rate_limited_seconds", seconds };
+        const minutes = Math.round(seconds / 60);
         return minutes === 1 ? { error: "err_rate_limited_one" } : { error: "err_rate_limited", minutes };
       }
+      case "code_used":
+        return { error: "err_code_used" };
+      case "code_revoked":
+        return { error: "err_code_revoked" };
+      case "not_a_kiosk":
+        return { error: "err_not_a_kiosk" };
       case "wrong_locker":
         return { error: "err_wrong_locker" };
       case "already_open":
@@ -94,7 +102,7 @@
   /* A typed code of the right form (as the server reads it: any case, separators and the
      look-alikes O, I, L allowed), or a QR payload; anything else is explained at once. */
   function plausible(typed) {
-    if (/^LOCKER1:/i.test(typed)) return true;
+    if (/^LOCKER\d*:/i.test(typed)) return true;
     const bare = typed.toUpperCase().replace(/[\s\-_.·/]+/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
     return bare.length === Number(codeField.dataset.length) && /^[0-9A-HJKMNP-TV-Z]+$/.test(bare);
   }
@@ -154,7 +162,7 @@
 
   /* The typed code said back in its groups while it is checked (a QR code is not spelled). */
   function readBack(code) {
-    const parts = /^LOCKER1:/i.test(code) ? [] : [{ spell: code }];
+    const parts = /^LOCKER\d*:/i.test(code) ? [] : [{ spell: code }];
     speech.say([...parts, { key: "checking" }]);
   }
 
@@ -213,7 +221,7 @@
     if (which === "back") value = value.slice(0, -1).replace(/-$/, "");
     else if (which === "clear") value = "";
     else if (bare.length < length) {
-      if (bare.length === group && !value.includes("-")) value += "-";
+      if (bare.length > 0 && bare.length % group === 0 && !value.endsWith("-")) value += "-";
       value += which;
     }
     codeField.value = value;

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel
 
 from locker import codes
-from locker.errors import CodeInvalid
+from locker.errors import CodeInvalid, CodeUsed
 from locker.services.pickup import pickup
 
 from .scripted_bank import SMALL_BANK, ScriptedBank
@@ -28,13 +28,13 @@ def test_new_codes_use_the_alphabet_and_length():
 @pytest.mark.parametrize(
     ("typed", "canonical"),
     [
-        ("K7M4Q-X9T2B", "K7M4QX9T2B"),
-        ("k7m4q x9t2b", "K7M4QX9T2B"),
-        ("  K7M4Q.X9T2B\n", "K7M4QX9T2B"),
-        ("K7M4Q_X9T2B", "K7M4QX9T2B"),
-        ("A0B1C-1D0EF", "A0B1C1D0EF"),
-        ("AOB1C-ID0EF", "A0B1C1D0EF"),  # O→0, I→1
-        ("aob1c-ld0ef", "A0B1C1D0EF"),  # lower-case look-alikes, L→1
+        ("K7M4-Q9XT-2BHD", "K7M4Q9XT2BHD"),
+        ("k7m4 q9xt 2bhd", "K7M4Q9XT2BHD"),
+        ("  K7M4.Q9XT.2BHD\n", "K7M4Q9XT2BHD"),
+        ("K7M4_Q9XT_2BHD", "K7M4Q9XT2BHD"),
+        ("A0B1-C1D0-EF23", "A0B1C1D0EF23"),
+        ("AOB1-CID0-EF23", "A0B1C1D0EF23"),  # O→0, I→1
+        ("aob1-cld0-ef23", "A0B1C1D0EF23"),  # lower-case look-alikes, L→1
     ],
 )
 def test_normalisation(typed, canonical):
@@ -44,11 +44,11 @@ def test_normalisation(typed, canonical):
 @pytest.mark.parametrize(
     ("typed", "why"),
     [
-        ("", "10 letters and digits"),
-        ("K7M4Q", "10 letters and digits"),
-        ("K7M4QX9T2BB", "10 letters and digits"),
-        ("K7M4QX9T2U", "without I, L, O and U"),
-        ("K7M4QX9T2!", "without I, L, O and U"),
+        ("", "12 letters and digits"),
+        ("K7M4Q", "12 letters and digits"),
+        ("K7M4Q9XT2BHDB", "12 letters and digits"),
+        ("K7M4Q9XT2BHU", "without I, L, O and U"),
+        ("K7M4Q9XT2BH!", "without I, L, O and U"),
     ],
 )
 def test_malformed_codes_say_what_is_wrong(typed, why):
@@ -56,18 +56,20 @@ def test_malformed_codes_say_what_is_wrong(typed, why):
         codes.normalise(typed)
 
 
-@given(st.text(alphabet=codes.ALPHABET, min_size=10, max_size=10))
+@given(st.text(alphabet=codes.ALPHABET, min_size=codes.CODE_LENGTH, max_size=codes.CODE_LENGTH))
 def test_display_then_normalise_round_trips(code):
     assert codes.normalise(codes.display(code)) == code
     assert codes.normalise(codes.display(code).lower()) == code
 
 
 def test_qr_payload_parses_back():
-    scanned = codes.parse_input(codes.qr_payload("wuppertal-1", "K7M4QX9T2B"))
-    assert (scanned.bank_id, scanned.code) == ("wuppertal-1", "K7M4QX9T2B")
-    assert codes.parse_input("k7m4q-x9t2b").bank_id is None
+    scanned = codes.parse_input(codes.qr_payload("wuppertal-1", "K7M4Q9XT2BHD"))
+    assert (scanned.bank_id, scanned.code) == ("wuppertal-1", "K7M4Q9XT2BHD")
+    assert codes.parse_input("k7m4-q9xt-2bhd").bank_id is None
     with pytest.raises(CodeInvalid):
-        codes.parse_input("LOCKER1:too:many:parts")
+        codes.parse_input("LOCKER2:too:many:parts")
+    with pytest.raises(CodeInvalid, match="not a pickup code of this locker system"):
+        codes.parse_input("LOCKER1:b1:K7M4QX9T2B")  # the ten-character codes of version 1
 
 
 def test_hash_is_keyed():
@@ -75,7 +77,7 @@ def test_hash_is_keyed():
         codes.derive_key("a" * 40, "pickup-code"),
         codes.derive_key("b" * 40, "pickup-code"),
     )
-    assert codes.code_hash(one, "K7M4QX9T2B") != codes.code_hash(other, "K7M4QX9T2B")
+    assert codes.code_hash(one, "K7M4Q9XT2BHD") != codes.code_hash(other, "K7M4Q9XT2BHD")
     assert codes.derive_key("a" * 40, "api-key") != one
 
 
@@ -120,6 +122,6 @@ def test_codes_are_single_use(engine, clock, settings):
     code = code_sent(core, d)
     pickup(core, code, date_of_birth=date(1990, 5, 17), kiosk="k")
     world.deliver(core)  # the door opened: the code is spent from here on
-    with pytest.raises(CodeInvalid):
+    with pytest.raises(CodeUsed):
         pickup(core, code, date_of_birth=date(1990, 5, 17), kiosk="k")
     assert world.slots[label].unlocks == 2

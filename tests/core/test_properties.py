@@ -40,6 +40,7 @@ from locker.clock import ManualClock
 from locker.db import make_engine, reading
 from locker.errors import (
     CodeInvalid,
+    CodeUsed,
     DomainError,
     RateLimited,
 )
@@ -107,9 +108,7 @@ class LockerMachine(RuleBasedStateMachine):
         shutil.copy(template_db(), self.dir / "locker.db")
         self.engine = make_engine(f"sqlite:///{self.dir / 'locker.db'}")
         self.clock = ManualClock()
-        self.settings = make_settings(
-            self.dir, security={"kiosk_max_failures": 50, "bank_failures_per_hour": 200}
-        )
+        self.settings = make_settings(self.dir, security={"kiosk_max_failures": 10})
         self.world = FragileBank.bank_of(BANK)
         self.core = build_core(self.engine, self.clock, self.settings, self.world)
         self.deliveries: list[str] = []
@@ -255,7 +254,7 @@ class LockerMachine(RuleBasedStateMachine):
         except DomainError as err:
             event(f"pickup of a {delivery.state} delivery refused: {err.code}")
             if delivery.state == D.COLLECTED:
-                assert isinstance(err, CodeInvalid | RateLimited)
+                assert isinstance(err, CodeUsed | CodeInvalid | RateLimited)
         except PowerCut:
             self.restart()
         finally:

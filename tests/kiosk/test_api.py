@@ -129,7 +129,7 @@ def test_whole_journey_over_http(stack):
     stack.world.hardware.close_door(label)
     stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
     again = stack.client.post("/api/v1/pickup", json={"code": code, "date_of_birth": DOB})
-    assert again.status_code == 404 and again.json()["error"] == "code_invalid"
+    assert again.status_code == 409 and again.json()["error"] == "code_used"
     kinds = {(n["kind"], n["channel"]) for n in stack.delivery(delivery_id)["notifications"]}
     assert {("stored", "sms"), ("stored", "email"), ("collected", "sms")} <= kinds
 
@@ -137,9 +137,9 @@ def test_whole_journey_over_http(stack):
 def test_pickup_errors(stack):
     delivery_id, _label = stack.load("P-300", document_type="driving_licence")
     code = stack.code_for()
-    wrong = stack.client.post("/api/v1/pickup", json={"code": "0000000000"})
+    wrong = stack.client.post("/api/v1/pickup", json={"code": "000000000000"})
     assert wrong.status_code == 404 and wrong.json()["error"] == "code_invalid"
-    other_bank = stack.client.post("/api/v1/pickup", json={"code": f"LOCKER1:elsewhere:{code}"})
+    other_bank = stack.client.post("/api/v1/pickup", json={"code": f"LOCKER2:elsewhere:{code}"})
     assert other_bank.status_code == 409 and other_bank.json()["error"] == "wrong_locker"
     stack.client.post("/sim/clock/advance", json={"seconds": 15 * 86400})
     expired = stack.client.post("/api/v1/pickup", json={"code": code})
@@ -150,10 +150,10 @@ def test_pickup_errors(stack):
 
 def test_rate_limit_has_retry_after(stack):
     for _ in range(4):
-        assert stack.client.post("/api/v1/pickup", json={"code": "0000000000"}).status_code == 404
-    limited = stack.client.post("/api/v1/pickup", json={"code": "0000000000"})
+        assert stack.client.post("/api/v1/pickup", json={"code": "000000000000"}).status_code == 404
+    limited = stack.client.post("/api/v1/pickup", json={"code": "000000000000"})
     assert limited.status_code == 429 and limited.json()["error"] == "rate_limited"
-    assert int(limited.headers["Retry-After"]) == 60
+    assert int(limited.headers["Retry-After"]) == 30
 
 
 def board_of(stack, label):
@@ -210,7 +210,7 @@ def test_lost_replies_leave_the_outcome_to_the_door(stack):
         stack.world.hardware.take_item(label)
         stack.world.hardware.close_door(label)
         stack.wait_for(lambda: stack.delivery(delivery_id)["state"] == "collected")
-        assert stack.client.post("/api/v1/pickup", json={"code": code}).status_code == 404
+        assert stack.client.post("/api/v1/pickup", json={"code": code}).status_code == 409
     else:
         stack.wait_for(lambda: stack.client.get("/healthz").json()["status"] == "ok", timeout=20)
         assert stack.client.post("/api/v1/pickup", json={"code": code}).json() == {
@@ -220,13 +220,13 @@ def test_lost_replies_leave_the_outcome_to_the_door(stack):
 
 
 def test_scan_decodes_a_real_qr_frame(stack):
-    image = qrcode.make("LOCKER1:test-bank:K7M4QX9T2B", box_size=8).convert("RGB")
+    image = qrcode.make("LOCKER2:test-bank:K7M4Q9XT2BHD", box_size=8).convert("RGB")
     frame = io.BytesIO()
     image.save(frame, format="JPEG")
     answer = stack.client.post(
         "/api/v1/scan", content=frame.getvalue(), headers={"content-type": "image/jpeg"}
     )
-    assert answer.json() == {"codes": ["LOCKER1:test-bank:K7M4QX9T2B"]}
+    assert answer.json() == {"codes": ["LOCKER2:test-bank:K7M4Q9XT2BHD"]}
     blank = io.BytesIO()
     qrcode.make("x").convert("RGB").crop((0, 0, 20, 20)).save(blank, format="PNG")
     assert stack.client.post("/api/v1/scan", content=blank.getvalue()).json() == {"codes": []}

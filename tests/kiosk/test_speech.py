@@ -46,7 +46,7 @@ def utterances() -> Iterator[tuple[str, str, list[Part]]]:
         for error in ERRORS:
             yield lang, error, [Part(screen="error", values=VALUES | {"error": error})]
         yield lang, "key", [Part(spell="K")]
-        yield lang, "code", [Part(spell="K7M4Q-X9T2B")]
+        yield lang, "code", [Part(spell="K7M4-Q9XT-2BHD")]
         yield lang, "date", [Part(date=date(1990, 5, 17))]
         yield lang, "place", [Part(place="A09")]
 

@@ -27,7 +27,7 @@ from simulator.twilio_standin import TwilioStandin
 from .conftest import MakeCore, StatusReceiver
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-CODE = "K7M4QX9T2B"
+CODE = "K7M4Q9XT2BHD"
 TO = "+4915112345678"
 
 
@@ -57,7 +57,7 @@ def test_real_twilio_client_creates_and_fetches_a_message(
     assert sid.startswith("SM") and len(sid) == 34
     [entry] = inbox.messages()
     assert entry["channel"] == "sms" and entry["to"] == TO
-    assert entry["code"] == "K7M4Q-X9T2B"
+    assert entry["code"] == "K7M4-Q9XT-2BHD"
     fetched = make_client(core.settings.sms).messages(sid).fetch()
     assert fetched.sid == sid
     assert fetched.to == TO
@@ -166,8 +166,8 @@ def test_email_is_multipart_with_inline_qr_that_decodes(
     message_id = SmtpMailer(core.settings).send("erika@example.org", stored_message(), now=NOW)
     [entry] = inbox.messages()
     assert entry["channel"] == "email" and entry["to"] == "erika@example.org"
-    assert entry["code"] == "K7M4Q-X9T2B"
-    assert "K7M4Q-X9T2B" in entry["body"]
+    assert entry["code"] == "K7M4-Q9XT-2BHD"
+    assert "K7M4-Q9XT-2BHD" in entry["body"]
     mail = parse(entry["raw"])
     assert mail["Message-ID"].strip("<>") == message_id
     assert message_id.endswith("@stadt.example")
@@ -185,7 +185,7 @@ def test_email_is_multipart_with_inline_qr_that_decodes(
     assert isinstance(png, bytes)
     picture = Image.open(io.BytesIO(png))
     [found] = decode(picture, symbols=[ZBarSymbol.QRCODE])
-    assert found.data.decode() == "LOCKER1:b1:K7M4QX9T2B"
+    assert found.data.decode() == "LOCKER2:b1:K7M4Q9XT2BHD"
     modules = 25 + 2 * 4  # version 2 plus the quiet zone
     assert picture.width // modules >= 6
 

@@ -19,7 +19,7 @@ from .conftest import LOCATION_40
 
 WHEN = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 1, 19, 8, 0, tzinfo=UTC)
-CODE = "K7M4QX9T2B"
+CODE = "K7M4Q9XT2BHD"
 BERLIN = ZoneInfo("Europe/Berlin")
 # Words that would name the document: German and English, singular and plural stems.
 DOCUMENT_WORDS = re.compile(
@@ -69,8 +69,8 @@ def test_every_template_renders_in_every_locale(kind: MessageKind, locale: str) 
     if kind in (MessageKind.STORED, MessageKind.REMINDER):
         assert "19.01.2026" in message.text or "19 Jan 2026" in message.text
     if kind == MessageKind.STORED:
-        assert "K7M4Q-X9T2B" in message.sms
-        assert "K7M4Q-X9T2B" in message.text
+        assert "K7M4-Q9XT-2BHD" in message.sms
+        assert "K7M4-Q9XT-2BHD" in message.text
         assert 'src="cid:qr@x"' in message.html("qr@x")
     else:
         assert "K7M4Q" not in message.text
@@ -180,7 +180,7 @@ def test_an_office_without_phone_or_web_is_named_without_them() -> None:
 @pytest.mark.parametrize("locale", list(locales()))
 def test_stored_sms_carries_code_place_and_date(locale: str) -> None:
     sms = render(facts(MessageKind.STORED, locale)).sms
-    assert "K7M4Q-X9T2B" in sms
+    assert "K7M4-Q9XT-2BHD" in sms
     assert LOCATION_40 in sms
     assert "09:00" in sms  # 08:00 UTC shown in Berlin time
     assert "19.01.2026" in sms or "19 Jan 2026" in sms
