@@ -198,7 +198,7 @@ def test_load_and_collect_with_the_sim_page_then_survive_sigkill(demo: Demo):
     messages = demo.json("/sim/messages")
     assert [m["code"] for m in messages if m["code"]] == [code]
     refused = demo.http.post("/api/v1/pickup", {"code": code, "date_of_birth": "1990-05-17"})
-    assert refused.status_code == 404
+    assert refused.status_code == 409  # code_used: spent, and said so
 
 
 @pytest.mark.parametrize("cut", ["after the door closed", "after the pickup opened it"])

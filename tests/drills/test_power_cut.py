@@ -38,8 +38,8 @@ def accounted_for(controller: ControllerProcess, world: WorldProcess) -> None:
 
 def code_spent(controller: ControllerProcess, code: str) -> None:
     again = controller.pickup(code)
-    assert again.status_code == 404, again.text
-    assert again.json()["error"] == "code_invalid"
+    assert again.status_code == 409, again.text
+    assert again.json()["error"] == "code_used"
 
 
 def restart(controller: ControllerProcess) -> None:
