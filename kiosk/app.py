@@ -3,6 +3,7 @@ controller. Nothing is built at import time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,7 @@ from kiosk.api import (
     statistics,
     webhooks,
 )
+from kiosk.body_limit import BodyLimit
 from kiosk.sessions import StaffSessions
 from kiosk.speech.engine import Espeak
 from kiosk.speech.service import SpeechService
@@ -86,6 +88,7 @@ def create_app(
         settings.office.name,
     )
     app.state.frames = pickup.FrameLimiter(settings.kiosk.camera_frames_per_s)
+    app.state.decoding = asyncio.Semaphore(pickup.DECODES_AT_ONCE)
     errors.install(app)
     for router in (
         imports.router,
@@ -113,6 +116,13 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(
+        BodyLimit,
+        routes={
+            "/api/v1/scan": pickup.MAX_FRAME_BYTES,
+            "/api/v1/deliveries/import": settings.api.import_max_bytes,
+        },
+    )
     # Outermost, so that everything inside sees the resolved client (kiosk.kiosks).
     app.add_middleware(
         ProxyHeadersMiddleware, trusted_hosts=list(settings.security.trusted_proxies)

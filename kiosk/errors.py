@@ -121,7 +121,17 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A bug still answers in the API's form (and is logged with its traceback by the server);
+    never a plain-text 500."""
+    return JSONResponse(
+        body("internal_error", "Something went wrong on the controller; it has been logged."),
+        status_code=500,
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(errors.DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)

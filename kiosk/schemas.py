@@ -14,6 +14,12 @@ from locker.services.deliveries import Announcement
 from locker.services.loading import Loading, Placement
 from locker.vocabulary import AlarmKind, AlarmState, DocumentType, Size
 
+MAX_ID = 2**63 - 1
+"""The largest integer a database column holds: every id or cursor in a request is at most
+this (a larger one was a 500 from the driver, now a 422 naming the parameter)."""
+MAX_OFFSET = 10_000_000
+"""Paging further than this is a mistake, not a query."""
+
 
 class Recipient(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 import notify
 from kiosk.api.deps import CoreDep, controller, need
 from kiosk.errors import body
-from kiosk.schemas import ErrorOut, EventOut
+from kiosk.schemas import MAX_ID, ErrorOut, EventOut
 from locker import outbox
 from locker.db import reading
 from locker.models import AuditEvent
@@ -30,7 +30,7 @@ Auditor = Annotated[Principal, Depends(need(Role.ADMIN, any_key=True))]
 def events(
     core: CoreDep,
     who: Auditor,
-    after: Annotated[int, Query(ge=0, description="last id already seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="last id already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[EventOut]:
     """The audit log, oldest first; page on with ``after`` = the last id you have."""

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from kiosk.api.deps import CoreDep, need
 from kiosk.schemas import (
+    MAX_OFFSET,
     CompartmentAnswer,
     ContactIn,
     DeliveryCreate,
@@ -70,7 +71,7 @@ def list_deliveries(
         Query(max_length=100, description="part of the reference or the recipient's name"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[DeliveryOut]:
     query = select(Delivery).order_by(col(Delivery.created_at).desc(), col(Delivery.id))
     if state is not None:

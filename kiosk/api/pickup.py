@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
+
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from kiosk.api.deps import CoreDep
-from kiosk.errors import NotAnImage
+from kiosk.errors import BodyTooLarge, NotAnImage
 from kiosk.kiosks import kiosk_of
 from kiosk.schemas import ErrorOut, PickupAnswer, PickupIn
-from locker.errors import InvalidInput, RateLimited
+from locker.errors import HardwareUnavailable, RateLimited
 from locker.services.pickup import pickup as pickup_service
 from locker.services.pickup import verify
 
+if TYPE_CHECKING:
+    import PIL.Image
+
 router = APIRouter(prefix="/api/v1", tags=["kiosk"])
-MAX_FRAME_BYTES = 5 * 1024 * 1024
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+"""A camera frame is 30–300 KB; kiosk.body_limit refuses a larger body before reading it."""
 
 
 @router.post(
@@ -69,20 +77,59 @@ class FrameLimiter:
             self._tokens[client] = (tokens - 1, now)
 
 
+MAX_FRAME_PIXELS = 3840 * 2160
+"""A 4K frame: far more than a kiosk camera sends (640×480), far less than a decompression
+bomb (a 420 KB PNG of 12000×12000 pixels needs 144 MB as greyscale alone)."""
+DECODES_AT_ONCE = 2
+"""Frames decoded at the same time; more wait for nobody but get 503 ``scanner_busy`` (a
+camera sends the next frame anyway). With the pixel cap this bounds decoding memory to about
+``DECODES_AT_ONCE × MAX_FRAME_PIXELS × 4`` bytes."""
+FORMATS = ("JPEG", "PNG")
+
+
+class ImageTooLarge(BodyTooLarge):
+    code = "image_too_large"
+
+
+class ScannerBusy(HardwareUnavailable):
+    code = "scanner_busy"
+
+
+def open_frame(data: bytes) -> PIL.Image.Image:
+    """The frame's header read and checked, nothing decoded yet: JPEG or PNG only, and no more
+    than :data:`MAX_FRAME_PIXELS` (Pillow reads the size from the header lazily)."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (see decode_frame)
+
+    too_many = f"The frame has more than {MAX_FRAME_PIXELS:,} pixels, the most that are read."
+    try:
+        with warnings.catch_warnings():  # Pillow warns of what is refused just below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(too_many) from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise NotAnImage("The frame is not a JPEG or PNG image.") from None
+    width, height = image.size
+    if width * height > MAX_FRAME_PIXELS:
+        raise ImageTooLarge(f"{too_many} ({width}×{height})")
+    return image
+
+
 def decode_frame(data: bytes) -> list[str]:
     """QR codes in one JPEG or PNG frame (QR only: several times faster than all symbologies).
 
     Pillow and pyzbar are loaded by the first frame: a kiosk without a camera never needs them.
     """
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
     from pyzbar.pyzbar import ZBarSymbol, decode  # noqa: PLC0415
 
+    image = open_frame(data)
     try:
-        image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise NotAnImage("The frame is not a JPEG or PNG image.") from None
-    found = decode(image.convert("L"), symbols=[ZBarSymbol.QRCODE])
+        grey = image.convert("L")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise NotAnImage("The frame is not a readable JPEG or PNG image.") from None
+    found = decode(grey, symbols=[ZBarSymbol.QRCODE])
     return [symbol.data.decode("utf-8", "replace") for symbol in found]
 
 
@@ -93,6 +140,7 @@ def decode_frame(data: bytes) -> list[str]:
         403: {"model": ErrorOut},
         413: {"model": ErrorOut},
         429: {"model": ErrorOut},
+        503: {"model": ErrorOut},
     },
     openapi_extra={
         "requestBody": {
@@ -104,10 +152,17 @@ def decode_frame(data: bytes) -> list[str]:
     },
 )
 async def scan(request: Request, core: CoreDep) -> dict[str, list[str]]:
-    """Decode the QR codes in one camera frame; an empty list when there is none."""
+    """Decode the QR codes in one camera frame; an empty list when there is none.
+
+    The body is at most ``MAX_FRAME_BYTES`` (kiosk.body_limit refuses more before reading);
+    the size in the image header is checked before decoding; at most ``DECODES_AT_ONCE``
+    frames are decoded at a time."""
     limiter: FrameLimiter = request.app.state.frames
     limiter.take(kiosk_of(request, core.settings.security.kiosk_addresses))
     data = await request.body()
-    if len(data) > MAX_FRAME_BYTES:
-        raise InvalidInput("body", "The frame is larger than 5 MB.")
-    return {"codes": await run_in_threadpool(decode_frame, data)}
+    open_frame(data)  # refuse a bomb or another format before waiting for a decoder
+    decoding: asyncio.Semaphore = request.app.state.decoding
+    if decoding.locked():
+        raise ScannerBusy("The camera reader is busy; the next frame will be read.")
+    async with decoding:
+        return {"codes": await run_in_threadpool(decode_frame, data)}

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from kiosk.api.deps import CoreDep, need
 from kiosk.schemas import (
+    MAX_ID,
     ErrorOut,
     WebhookCreate,
     WebhookMessageOut,
@@ -91,6 +92,8 @@ def messages(
     response_model=WebhookMessageOut,
     responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
 )
-def redeliver(message_id: int, core: CoreDep, who: Admin) -> WebhookMessageOut:
+def redeliver(
+    message_id: Annotated[int, Path(ge=1, le=MAX_ID)], core: CoreDep, who: Admin
+) -> WebhookMessageOut:
     """Send a dead message again, with its webhook id unchanged."""
     return WebhookMessageOut(**asdict(webhooks.redeliver(core, message_id, actor=who.name)))

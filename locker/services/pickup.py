@@ -3,9 +3,9 @@
 Order of checks, so that nothing leaks and nothing is wasted: the code's *form* first (not
 counted: it tells nothing); then the kiosk's back-off; then the code by its keyed hash; then
 the delivery's own lockout, expiry and second factor. Every wrong code or wrong date of birth
-counts against the kiosk (a wrong date of birth also against the delivery). A spent or replaced code is answered as what it is (``code_used``,
-``code_revoked``) and not counted: it is no guess, and counting it locked out the citizen who
-tapped twice.
+counts against the kiosk (a wrong date of birth also against the delivery). A spent or
+replaced code is answered as what it is (``code_used``, ``code_revoked``) and not counted: it
+is no guess, and counting it locked out the citizen who tapped twice.
 
 A wrong code gets the same answer whatever made it wrong; a wrong date of birth after a right
 code is said as such, with the tries left before the delivery locks (the citizen who holds the
