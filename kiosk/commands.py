@@ -122,7 +122,9 @@ def seed_demo_accounts(controller: Controller) -> None:
     core = controller.running
     everything = frozenset(Role)
     with contextlib.suppress(Conflict):
-        accounts.add_user(core, DEMO_USER[0], DEMO_USER[1], everything, actor="demo")
+        accounts.add_user(
+            core, DEMO_USER[0], DEMO_USER[1], everything, actor="demo", demo_seed=True
+        )
     with contextlib.suppress(Conflict):
         accounts.create_api_key(core, "demo", everything, actor="demo", key=DEMO_KEY)
 

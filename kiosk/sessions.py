@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 
 from locker.core import Core
 from locker.services import sessions
@@ -19,6 +20,8 @@ from locker.services.accounts import Principal
 from locker.services.sessions import ActiveSession
 
 COOKIE = "locker_session"
+DEVICE_COOKIE = "locker_device"
+DEVICE_COOKIE_DAYS = 365
 Session = ActiveSession
 
 
@@ -37,6 +40,25 @@ class StaffSessions:
 
     def end(self, core: Core, cookie: str) -> None:
         sessions.end(core, cookie)
+
+    def device_cookie(self, username: str) -> str:
+        """A browser's proof that it signed in to ``username`` (OWASP's device cookie): a
+        random id and an HMAC binding it to the account."""
+        nonce = secrets.token_urlsafe(16)
+        return f"{nonce}.{self._device_mac(nonce, username)}"
+
+    def device_of(self, cookie: str | None, username: str) -> str | None:
+        """The device id if ``cookie`` proves an earlier sign-in to ``username``."""
+        if not cookie or len(cookie) > 200:
+            return None
+        nonce, _, mac = cookie.partition(".")
+        if not nonce or not hmac.compare_digest(mac, self._device_mac(nonce, username)):
+            return None
+        return nonce
+
+    def _device_mac(self, nonce: str, username: str) -> str:
+        message = b"device:" + nonce.encode() + b"\x00" + username.encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:40]
 
     def csrf_token(self, sid: str) -> str:
         return hmac.new(self.key, b"csrf:" + sid.encode(), hashlib.sha256).hexdigest()[:40]

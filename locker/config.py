@@ -182,10 +182,16 @@ class SecuritySection(Section):
     """First lockout of a delivery; each further one doubles."""
     delivery_lockout_max_s: Annotated[int, Field(ge=1)] = 86_400
     """Longest lockout of a delivery."""
-    staff_max_failures: Annotated[int, Field(ge=1)] = 5
-    """Failed sign-ins before a staff account is locked."""
-    staff_lockout_s: Annotated[int, Field(ge=1)] = 900
-    """How long a staff account stays locked."""
+    staff_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    """Failed sign-ins to one account per hour from browsers that never signed in to it; then
+    only such browsers wait for the hour's end. The clerk's own browser (its device cookie) is
+    not held up by this, and a right password does not refill it. Also: wrong passwords in a
+    row from a known browser before it waits."""
+    staff_lockout_s: Annotated[int, Field(ge=60, le=86_400)] = 900
+    """Longest wait of a known browser after wrong passwords (it starts at 60 s and doubles)."""
+    staff_client_failures_per_hour: Annotated[int, Field(ge=1, le=1000)] = 20
+    """Failed sign-ins per hour from one address (any user names) before it waits for the
+    hour's end; a browser that signed in before is exempt."""
     session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     """Staff sessions end after this much inactivity."""
     session_max_hours: Annotated[float, Field(gt=0, le=24 * 7)] = 10.0

@@ -46,6 +46,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed on its page, not left in free space:
+        # erased personal data must not stay readable in the file (docs/security.md).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -57,6 +60,42 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def flush_to_main_file(engine: Engine) -> bool:
+    """Copy the WAL into the database file and empty it (SQLite; elsewhere nothing to do).
+
+    After erasing personal data: until a checkpoint the old page images, with the erased
+    values, are still in the ``-wal`` file. ``TRUNCATE`` writes every frame back (where
+    ``secure_delete`` has zeroed them) and cuts the WAL to zero bytes. Returns whether it
+    completed; a reader in the middle of a transaction can hold it back, and the next
+    housekeeping run tries again.
+    """
+    if not is_sqlite(engine):
+        return True
+    raw = engine.raw_connection()  # outside any transaction (ours always begin IMMEDIATE)
+    try:
+        busy, _log, _done = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        raw.close()
+    return not busy
+
+
+def integrity_problem(engine: Engine) -> str | None:
+    """``None`` when the database answers and its structure is sound; else what is wrong.
+
+    SQLite: ``PRAGMA quick_check`` (every page and index entry's form, not the slower
+    cross-check of ``integrity_check``); elsewhere a plain query.
+    """
+    try:
+        with engine.connect() as connection:
+            if not is_sqlite(engine):
+                connection.exec_driver_sql("SELECT 1").one()
+                return None
+            rows = [r[0] for r in connection.exec_driver_sql("PRAGMA quick_check").fetchall()]
+    except Exception as err:  # a health check says what is wrong rather than failing itself
+        return f"{type(err).__name__}: {err}"
+    return None if rows == ["ok"] else "; ".join(str(r) for r in rows[:3])
 
 
 @contextmanager

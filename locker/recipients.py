@@ -6,15 +6,16 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
+import email_validator
 import phonenumbers
 
 from locker.errors import InvalidInput
 from locker.models import Delivery
 from locker.vocabulary import DocumentType
 
-_EMAIL = re.compile(
-    r"^[^@\s<>\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
+MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+"""What an SMS can reach. ``FIXED_LINE_OR_MOBILE`` is where the numbering plan cannot tell
+(the US); a landline, premium-rate, shared-cost or toll-free number is refused."""
 _LOCALE = re.compile(r"^[a-z]{2}(?:-[A-Z]{2})?$")
 
 
@@ -30,15 +31,34 @@ def normalise_phone(raw: str, default_region: str) -> str:
         raise InvalidInput(
             "recipient.phone", f"{raw!r} is not a valid phone number", "phone_invalid"
         )
+    if phonenumbers.number_type(number) not in MOBILE:
+        raise InvalidInput(
+            "recipient.phone",
+            f"{raw!r} is not a mobile number; the code is sent by SMS, which reaches mobiles only",
+            "phone_not_mobile",
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def normalise_email(raw: str) -> str:
-    email = raw.strip()
-    if len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidInput("recipient.email", f"{raw!r} is not an e-mail address", "email_invalid")
-    local, domain = email.rsplit("@", 1)
-    return f"{local}@{domain.lower()}"
+    """One plain address (``name@example.org``), parsed by ``email-validator``: no display
+    name, no list, no quoted local part, no SMTPUTF8; the domain normalised. Syntax only: the
+    deliverability check (a DNS query) is off, since nothing but the one message leaves the box.
+    """
+    try:
+        checked = email_validator.validate_email(
+            raw.strip(),
+            check_deliverability=False,
+            allow_smtputf8=False,
+            allow_quoted_local=False,
+            allow_display_name=False,
+            allow_domain_literal=False,
+        )
+    except email_validator.EmailNotValidError as err:
+        raise InvalidInput(
+            "recipient.email", f"{raw!r} is not an e-mail address: {err}", "email_invalid"
+        ) from None
+    return str(checked.normalized)
 
 
 def normalise_locale(raw: str) -> str:

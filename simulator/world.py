@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol, get_args
 from hardware.bank import CompositeBank
 from hardware.layout import Layout
 from locker.clock import ManualClock, OffsetClock
+from simulator import saved_state
 from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
@@ -84,7 +85,7 @@ class SimulatedWorld:
         settle_timeout_s: float = 15.0,
     ) -> None:
         self.state_path = state_dir / STATE_FILE if state_dir else None
-        saved = self._read()
+        saved = self._read([c.label for c in layout.compartments])
         self._save_lock = threading.Lock()
         self.bank: CompositeBank | None = None
         self.twilio: TwilioStandin | None = None
@@ -181,13 +182,15 @@ class SimulatedWorld:
         except OSError:
             log.exception("could not save the simulator state")
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, labels: list[str]) -> dict[str, Any]:
         if self.state_path is None or not self.state_path.exists():
             return {}
         try:
             data = json.loads(self.state_path.read_bytes())
-            if not isinstance(data, dict) or not isinstance(data.get("world", {}), dict):
-                raise ValueError("not a saved world")
+            wrong = saved_state.problems(data, labels)
+            if wrong:
+                raise ValueError("; ".join(wrong))
+            assert isinstance(data, dict)
             return data
         except (ValueError, UnicodeDecodeError) as err:
             raise WorldStateError(

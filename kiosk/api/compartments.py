@@ -21,7 +21,7 @@ router = APIRouter(
     tags=["compartments"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
 )
-Staff = Annotated[Principal, Depends(need(Role.CLERK, Role.TECHNICIAN, Role.ADMIN, any_key=True))]
+Staff = Annotated[Principal, Depends(need(Role.CLERK, Role.TECHNICIAN, Role.ADMIN))]
 Technician = Annotated[Principal, Depends(need(Role.TECHNICIAN))]
 
 

@@ -33,7 +33,7 @@ router = APIRouter(
     tags=["deliveries"],
     responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
 )
-OfficeOrClerk = Annotated[Principal, Depends(need(Role.CLERK, any_key=True))]
+OfficeOrClerk = Annotated[Principal, Depends(need(Role.CLERK))]
 Clerk = Annotated[Principal, Depends(need(Role.CLERK))]
 
 

@@ -1,8 +1,9 @@
 """Who is asking: API keys (``Authorization: Bearer``) or a staff session cookie, with roles.
 
-Least privilege: every route names the roles it needs. ``any_key=True`` also admits any valid
-API key (the back office), as shared/API.md lists "api key" beside a role. A state-changing
-request that rides on the session cookie must carry the CSRF token.
+Least privilege: every route names the roles it needs, and a key may do exactly what its roles
+allow, as a signed-in account may (shared/API.md: "api key, clerk" means a key or a session
+with the clerk role; a technician-only key announces nothing and reads no audit log). A
+state-changing request that rides on the session cookie must carry the CSRF token.
 """
 
 from __future__ import annotations
@@ -65,15 +66,15 @@ def identify(request: Request) -> tuple[Principal, bool] | None:
     return session.principal, False
 
 
-def need(*roles: Role, any_key: bool = False) -> Callable[[Request], Principal]:
-    """A dependency admitting callers with one of ``roles`` (or any API key if ``any_key``)."""
+def need(*roles: Role) -> Callable[[Request], Principal]:
+    """A dependency admitting callers, by key or session alike, with one of ``roles``."""
 
     def check(request: Request) -> Principal:
         found = identify(request)
         if found is None:
             raise AuthenticationFailed("Sign in, or send an API key.")
-        principal, by_key = found
-        if (any_key and by_key) or principal.roles & set(roles):
+        principal, _by_key = found
+        if principal.roles & set(roles):
             return principal
         wanted = " or ".join(sorted(r.value for r in roles))
         raise PermissionDenied(f"This needs the role {wanted}.")

@@ -9,7 +9,6 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request

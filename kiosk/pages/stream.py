@@ -23,7 +23,7 @@ from locker.services.accounts import Principal
 from locker.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1", tags=["screens"])
-Staff = Annotated[Principal, Depends(need(Role.CLERK, Role.TECHNICIAN, Role.ADMIN, any_key=True))]
+Staff = Annotated[Principal, Depends(need(Role.CLERK, Role.TECHNICIAN, Role.ADMIN))]
 HEARTBEAT_S = 15.0
 LIFETIME_S = 55.0
 """A stream ends by itself after this long and the browser reconnects at once (``retry``):

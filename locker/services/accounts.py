@@ -8,17 +8,17 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, select
 
-from locker import audit, codes
+from locker import audit, codes, passwords, throttle
 from locker.core import Core
-from locker.db import transaction
+from locker.db import reading, transaction
 from locker.errors import AuthenticationFailed, Conflict, InvalidInput, RateLimited
 from locker.models import ApiKey, StaffUser
+from locker.text import printable
 from locker.vocabulary import Role
 
 _hasher = PasswordHasher()
@@ -31,7 +31,6 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-MIN_PASSWORD = 10
 KEY_PREFIX = "lk_"
 
 
@@ -70,13 +69,22 @@ def _split(text: str) -> frozenset[Role]:
 
 
 def add_user(
-    core: Core, username: str, password: str, roles: frozenset[Role], *, actor: str
+    core: Core,
+    username: str,
+    password: str,
+    roles: frozenset[Role],
+    *,
+    actor: str,
+    demo_seed: bool = False,
 ) -> None:
-    """Create a staff account; short passwords only in demo mode (its ``demo``/``demo``)."""
-    username = username.strip()
-    if not username or len(username) > 64:
-        raise InvalidInput("username", "a user name has 1 to 64 characters", "length")
-    check_password(core, password)
+    """Create a staff account under the password policy (:mod:`locker.passwords`).
+
+    ``demo_seed`` lets the demo's own ``demo``/``demo`` through, in demo mode only; every other
+    account, in the demo too, gets a real password.
+    """
+    username = passwords.check_username(username)
+    if not (demo_seed and core.settings.locker.demo):
+        check_password(core, password, username)
     now = core.clock.now()
     with transaction(core.engine) as session:
         if session.exec(select(StaffUser).where(col(StaffUser.username) == username)).first():
@@ -92,64 +100,95 @@ def add_user(
         audit.record(session, at=now, kind="user_added", actor=actor, roles=_joined(roles))
 
 
-def check_password(core: Core, password: str) -> None:
-    """The one password policy, for new accounts and new passwords alike."""
-    if len(password) < MIN_PASSWORD and not core.settings.locker.demo:
-        raise InvalidInput(
-            "password",
-            f"a password has at least {MIN_PASSWORD} characters",
-            "password_too_short",
-            min=MIN_PASSWORD,
-        )
+def check_password(core: Core, password: str, username: str = "") -> None:
+    """The one password policy (:mod:`locker.passwords`), for new accounts and new passwords
+    alike; the user name and the installation's names count as easy guesses."""
+    passwords.check_password(
+        password, known=(username, core.settings.locker.name, core.settings.locker.bank_id)
+    )
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def sign_in(core: Core, username: str, password: str) -> Principal:
-    """Check a password; lock the account for a while after repeated failures."""
+def sign_in(
+    core: Core, username: str, password: str, *, client: str = "", device: str | None = None
+) -> Principal:
+    """Check a password under the sign-in limits, which no stranger can turn into a lockout.
+
+    * ``client`` (the caller's address) may fail ``security.staff_client_failures_per_hour``
+      times an hour, whatever user names it tries;
+    * an account may fail ``security.staff_max_failures`` times an hour from browsers that
+      have not signed in to it before; a right password does not refill that budget, so
+      "four wrong, one right" gains nothing;
+    * a browser that has signed in to the account before (``device``: the id of its device
+      cookie, checked by the caller) is exempt from both and has a back-off of its own
+      (``staff_max_failures`` in a row, then a wait doubling up to ``staff_lockout_s``).
+
+    So a stranger exhausts only their own address and the budget of unknown browsers; the
+    clerk's own browser still signs in (OWASP's "device cookies"). The argon2 check runs
+    outside any write transaction, and a refused attempt is refused before it.
+    """
     now = core.clock.now()
-    security = core.settings.security
-    with transaction(core.engine) as session:
+    keys = _sign_in_keys(username, client, device)
+    with reading(core.engine) as session:
+        wait = max(throttle.seconds_locked(session, key, now) for key in keys)
         user = session.exec(
             select(StaffUser).where(col(StaffUser.username) == username)
         ).one_or_none()
-        if user is not None and user.locked_until and user.locked_until > now:
-            wait = int((user.locked_until - now).total_seconds()) + 1
-            return _raise(RateLimited("Too many failed sign-ins; try again later.", wait))
-        try:
-            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
-            ok = user is not None and not user.disabled
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if not ok or user is None:
-            if user is not None:
-                user.failed_logins += 1
-                if user.failed_logins >= security.staff_max_failures:
-                    user.locked_until = now + timedelta(seconds=security.staff_lockout_s)
-                    user.failed_logins = 0
-                session.add(user)
-            audit.record(session, at=now, kind="sign_in_failed", actor="anonymous")
+    if wait:
+        raise RateLimited("Too many failed sign-ins; try again later.", wait)
+    try:
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
+        ok = user is not None and not user.disabled
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        _count_failure(core, keys, known_user=user is not None, device=device)
+        raise AuthenticationFailed("User name or password is not right.")
+    with transaction(core.engine) as session:
+        if device is not None:
+            throttle.succeed(session, keys[0])
+        found = session.get(StaffUser, user.id)
+        assert found is not None
+        found.last_signed_in_at = now
+        session.add(found)
+        if _hasher.check_needs_rehash(found.password_hash):
+            found.password_hash = _hasher.hash(password)
+            session.add(found)
+        audit.record(session, at=now, kind="signed_in", actor=f"user:{user.username}")
+        return user_principal(found)
+
+
+def _count_failure(core: Core, keys: list[str], *, known_user: bool, device: str | None) -> None:
+    now = core.clock.now()
+    security = core.settings.security
+    with transaction(core.engine) as session:
+        if device is not None:
+            rule = throttle.Backoff(
+                security.staff_max_failures, 60, max(60, security.staff_lockout_s)
+            )
+            throttle.fail(session, keys[0], rule, now)
         else:
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_signed_in_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
-            session.add(user)
-            audit.record(session, at=now, kind="signed_in", actor=f"user:{user.username}")
-            return user_principal(user)
-    raise AuthenticationFailed("User name or password is not right.")
+            throttle.spend(session, keys[0], security.staff_client_failures_per_hour, now)
+            if known_user:
+                throttle.spend(session, keys[1], security.staff_max_failures, now)
+        audit.record(session, at=now, kind="sign_in_failed", actor="anonymous")
+
+
+def _sign_in_keys(username: str, client: str, device: str | None) -> list[str]:
+    """The throttle rows that decide this attempt: the device's alone when it is known, else
+    the client's and the account's (only if the name is an account's: no rows for made-up
+    names)."""
+    if device is not None:
+        return [f"sign-in:device:{device}"]
+    return [f"sign-in:client:{client}", f"sign-in:account:{username[:64]}"]
 
 
 def user_principal(user: StaffUser) -> Principal:
     """The principal of a staff account, with the roles it has now."""
     return Principal(f"user:{user.username}", _split(user.roles))
-
-
-def _raise(error: Exception) -> Principal:
-    raise error
 
 
 def create_api_key(
@@ -159,7 +198,7 @@ def create_api_key(
 
     A chosen ``key`` is accepted only in demo mode (the demo's well-known ``demo-key``).
     """
-    name = name.strip()
+    name = printable("name", name)
     if not name or len(name) > 64:
         raise InvalidInput("name", "a key name has 1 to 64 characters", "length")
     if key is not None and not core.settings.locker.demo:

@@ -22,6 +22,7 @@ from locker.recipients import (
 from locker.services.intents import revoke_codes
 from locker.services.lookup import delivery_by_id, delivery_by_reference
 from locker.states import move_delivery
+from locker.text import printable
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import DocumentType, Size
 
@@ -67,7 +68,7 @@ def prepare(core: Core, new: Announcement, now: datetime) -> Delivery:
     The one validation of an announcement: :func:`announce` and the bulk import both use it.
     Raises :class:`InvalidInput` naming the field at fault.
     """
-    reference = new.reference.strip()
+    reference = printable("reference", new.reference)
     if not reference or len(reference) > 64:
         raise InvalidInput("reference", "reference must be 1 to 64 characters", "length")
     if not new.phone and not new.email:
@@ -86,7 +87,7 @@ def prepare(core: Core, new: Announcement, now: datetime) -> Delivery:
         document_type=new.document_type,
         size=new.size,
         accessible=new.accessible,
-        recipient_name=new.name.strip() or None,
+        recipient_name=printable("recipient.name", new.name) or None,
         recipient_phone=(
             normalise_phone(new.phone, core.settings.sms.default_region) if new.phone else None
         ),

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from locker import alarms, audit, event_outbox, idempotency, outbox, webhooks
 from locker.core import Core, DomainEvent
-from locker.db import transaction
+from locker.db import flush_to_main_file, transaction
 from locker.models import Compartment, Delivery, Notification
 from locker.services import sessions
 from locker.services.intents import revoke_codes
@@ -178,6 +178,7 @@ def erase_due(core: Core) -> list[str]:
     now = core.clock.now()
     cutoff = now - timedelta(days=core.settings.policy.retention_days)
     erased = []
+    cleaned = False
     with transaction(core.engine) as session:
         finished = session.exec(
             select(Delivery).where(
@@ -211,4 +212,7 @@ def erase_due(core: Core) -> list[str]:
             row.recipient = None
             row.sealed = None
             session.add(row)
+            cleaned = True
+    if erased or cleaned:
+        flush_to_main_file(core.engine)  # no copy of the erased values stays in the WAL
     return erased

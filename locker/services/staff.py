@@ -143,7 +143,7 @@ def reset_password(core: Core, username: str, *, actor: str, password: str | Non
     """Give an account a new password (a random one unless given) and return it; the account's
     sessions end and a lockout after failed sign-ins is lifted."""
     new = password if password is not None else secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
-    check_password(core, new)
+    check_password(core, new, username)
     now = core.clock.now()
     with transaction(core.engine) as session:
         user = _user(session, username)

@@ -17,12 +17,13 @@ from locker.services.intents import (
 )
 from locker.services.lookup import compartment_by_label, delivery_in
 from locker.states import move_compartment, move_delivery
+from locker.text import printable
 from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 
 
 def _reason(reason: str) -> str:
-    reason = reason.strip()
+    reason = printable("reason", reason)
     if not reason:
         raise InvalidInput("reason", "say why (it goes into the audit log)", "reason_missing")
     return reason[:200]
