@@ -47,6 +47,13 @@ KEYS = {
         "sim_cpu_per_box_ms",
         "sim_rss_mb",
     },
+    "flood": {f"{when}_pickup_{k}" for when in ("quiet", "flood") for k in LATENCY}
+    | {"flood_p50_ratio", "baseline_rss_mb", "peak_rss_mb", "flood_seconds", "flood_requests"}
+    | {"flood_per_s", "answered_other"}
+    | {
+        f"answered_{status}"
+        for status in ("403", "404", "413", "429", "503", "other_4xx", "5xx", "closed")
+    },
     "notify_latency": {f"door_closed_to_sms_{k}" for k in LATENCY},
     "notify_throughput": {"sms_per_s", "email_per_s", "both_4_threads_per_s"},
     "qr_decode": {
