@@ -178,6 +178,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     layout = check_serving(settings, _source(args))
+    for warning in settings.deprecations:
+        print(f"warning: {warning}")
     print(
         f"configuration is valid (bank {settings.locker.bank_id},"
         f" {len(layout.compartments)} compartments in {layout.source},"

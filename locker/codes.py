@@ -8,6 +8,13 @@ below 10⁻⁶.
 
 The QR code carries ``LOCKER2:<bank id>:<code>`` (version 2: the twelve-character code), so a
 code shown at the wrong locker can be told apart from a wrong code.
+
+Legacy codes: before version 2 a code had ten characters (50 bits, shown ``K7M4Q-X9T2B``) and
+its QR code carried ``LOCKER1:<bank id>:<code>``. Codes issued then are still read, typed or
+scanned, so an upgrade does not lock out citizens with a document waiting; they are marked
+:attr:`ScannedCode.legacy` and the pickup accepts them only for codes the upgrade's migration
+flagged as legacy (``pickup_code.legacy``), which end with their deliveries. New codes always
+have twelve characters.
 """
 
 from __future__ import annotations
@@ -24,11 +31,14 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 12
 GROUP = 4
 QR_PREFIX = "LOCKER2"
+LEGACY_LENGTH = 10
+"""Length of a code issued before version 2 (still accepted for its own delivery)."""
+LEGACY_QR_PREFIX = "LOCKER1"
 _QR = re.compile(r"^LOCKER(\d+):", re.IGNORECASE)
 EXAMPLE = "K7M4Q9XT2BHD"
 _LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = re.compile(r"[\s\-_.·/]+")
-_VALID = re.compile(f"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
+_VALID = re.compile(f"^[{ALPHABET}]+$")
 
 
 def new_code() -> str:
@@ -41,10 +51,13 @@ def display(code: str) -> str:
     return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
-def normalise(typed: str) -> str:
-    """Canonical form of what a person typed, or :class:`CodeInvalid` saying what is wrong."""
+def normalise(typed: str, lengths: tuple[int, ...] = (CODE_LENGTH, LEGACY_LENGTH)) -> str:
+    """Canonical form of what a person typed, or :class:`CodeInvalid` saying what is wrong.
+
+    ``lengths``: the forms allowed (a code of now, or one issued before version 2); the error
+    names only the current form, which every new message carries."""
     code = _SEPARATORS.sub("", typed.strip().upper()).translate(_LOOK_ALIKES)
-    if len(code) != CODE_LENGTH:
+    if len(code) not in lengths:
         raise CodeInvalid(
             f"A pickup code has {CODE_LENGTH} letters and digits, like {display(EXAMPLE)}."
         )
@@ -60,6 +73,8 @@ class ScannedCode:
     code: str
     bank_id: str | None
     """The bank named by a QR payload; ``None`` for a typed code."""
+    legacy: bool = False
+    """Of the form issued before version 2 (ten characters, ``LOCKER1``)."""
 
 
 def qr_payload(bank_id: str, code: str) -> str:
@@ -67,15 +82,20 @@ def qr_payload(bank_id: str, code: str) -> str:
 
 
 def parse_input(text: str) -> ScannedCode:
-    """Accept a typed code or a whole QR payload (of this version; an older one is explained)."""
+    """Accept a typed code or a whole QR payload (``LOCKER2``, or ``LOCKER1`` with a legacy
+    code); any other version is explained."""
     stripped = text.strip()
     version = _QR.match(stripped)
     if version:
         parts = stripped.split(":")
-        if len(parts) != 3 or version.group(0)[:-1].upper() != QR_PREFIX:
+        prefix = version.group(0)[:-1].upper()
+        forms = {QR_PREFIX: CODE_LENGTH, LEGACY_QR_PREFIX: LEGACY_LENGTH}
+        if len(parts) != 3 or prefix not in forms:
             raise CodeInvalid("This QR code is not a pickup code of this locker system.")
-        return ScannedCode(normalise(parts[2]), parts[1])
-    return ScannedCode(normalise(stripped), None)
+        code = normalise(parts[2], (forms[prefix],))
+        return ScannedCode(code, parts[1], legacy=prefix == LEGACY_QR_PREFIX)
+    code = normalise(stripped)
+    return ScannedCode(code, None, legacy=len(code) == LEGACY_LENGTH)
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:

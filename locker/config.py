@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -42,6 +44,16 @@ CONFIG_VARIABLE = "LOCKER_CONFIG"
 """Names the config file (``locker`` commands read it when ``--config`` is not given)."""
 DEFAULT_SECRET_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside demo
 MIN_SECRET_KEY_LENGTH = 32
+DEPRECATED: dict[tuple[str, str], str] = {
+    ("security", "bank_failures_per_hour"): (
+        "the locker-wide budget of wrong codes was removed (it let one person keep every"
+        " citizen out); the per-kiosk back-off bounds guessing now (docs/security.md)"
+    ),
+}
+"""Settings that no longer do anything: accepted with a warning, so that an upgraded box with
+an old config file still starts; delete them from the file."""
+
+_log = logging.getLogger(__name__)
 MAX_KIOSK_ADDRESSES = 64
 """docs/security.md: the guessing bound holds for up to this many kiosk addresses."""
 
@@ -544,6 +556,12 @@ class Settings(BaseSettings):
     alarms: AlarmsSection
     kiosk: KioskSection
     fleet: FleetSection
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Warnings about deprecated settings that were given and ignored (``config check``)."""
+        return list(self._deprecations)
 
     @property
     def database_url(self) -> str:
@@ -598,16 +616,37 @@ def load_settings(
         data.setdefault(section, {}).update(values)
     for section in _sections():
         data.setdefault(section, {})
+    deprecations = _drop_deprecated(data, env, source)
     problems = _unknown_keys(data, source) + _unknown_env(env)
     if problems:
         raise ConfigError(problems)
     saved = _swap_environ(env)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
+        settings._deprecations.extend(deprecations)
+        return settings
     except ValidationError as err:
         raise ConfigError(_explain(err, source, env)) from None
     finally:
         _swap_environ(saved)
+
+
+def _drop_deprecated(data: dict[str, Any], env: dict[str, str], source: str) -> list[str]:
+    """Remove :data:`DEPRECATED` settings from ``data`` and ``env``; one logged warning each."""
+    warnings = []
+    for (section, key), why in DEPRECATED.items():
+        variable = f"{ENV_PREFIX}{section.upper()}{ENV_DELIMITER}{key.upper()}"
+        places = []
+        if isinstance(data.get(section), dict) and key in data[section]:
+            del data[section][key]
+            places.append(source)
+        if env.pop(variable, None) is not None:
+            places.append(f"environment variable {variable}")
+        for place in places:
+            warning = f"{place}: [{section}] {key} is deprecated and ignored: {why}; remove it"
+            _log.warning("%s", warning)
+            warnings.append(warning)
+    return warnings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

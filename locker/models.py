@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, false
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
@@ -106,6 +106,9 @@ class PickupCode(SQLModel, table=True):
     expires_at: datetime | None = _utc(nullable=False)
     used_at: datetime | None = _utc()
     revoked_at: datetime | None = _utc()
+    legacy: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """Issued before version 2 (ten characters): its old form is accepted, for this code
+    only, until its delivery ends (migration 0006 flags every code stored at the upgrade)."""
 
 
 class Notification(SQLModel, table=True):

@@ -81,5 +81,6 @@ def pickup(request: Request) -> Response:
         alphabet=codes.ALPHABET,
         group=codes.GROUP,
         length=codes.CODE_LENGTH,
+        legacy_length=codes.LEGACY_LENGTH,
         **_context(request),
     )

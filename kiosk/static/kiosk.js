@@ -100,11 +100,13 @@
   }
 
   /* A typed code of the right form (as the server reads it: any case, separators and the
-     look-alikes O, I, L allowed), or a QR payload; anything else is explained at once. */
+     look-alikes O, I, L allowed; twelve characters, or ten for a code issued before the
+     upgrade), or a QR payload; anything else is explained at once. */
   function plausible(typed) {
     if (/^LOCKER\d*:/i.test(typed)) return true;
     const bare = typed.toUpperCase().replace(/[\s\-_.·/]+/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
-    return bare.length === Number(codeField.dataset.length) && /^[0-9A-HJKMNP-TV-Z]+$/.test(bare);
+    const lengths = [Number(codeField.dataset.length), Number(codeField.dataset.legacyLength)];
+    return lengths.includes(bare.length) && /^[0-9A-HJKMNP-TV-Z]+$/.test(bare);
   }
 
   /* One pickup call; `verifyOnly` checks code and date of birth and opens nothing. */

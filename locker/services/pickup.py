@@ -104,7 +104,14 @@ def _decide(
     now = core.clock.now()
     with transaction(core.engine) as session:
         outcome = _authorise(
-            core, session, digest, date_of_birth, f"kiosk:{kiosk}", now, verify_only
+            core,
+            session,
+            digest,
+            date_of_birth,
+            f"kiosk:{kiosk}",
+            now,
+            verify_only,
+            legacy=scanned.legacy,
         )
     if isinstance(outcome, DomainError):
         raise outcome
@@ -119,8 +126,13 @@ def _authorise(
     kiosk_key: str,
     now: datetime,
     verify_only: bool = False,
+    *,
+    legacy: bool = False,
 ) -> PickupGranted | DomainError | None:
-    """Decide inside one transaction; failures are *returned* so that their counts commit."""
+    """Decide inside one transaction; failures are *returned* so that their counts commit.
+
+    ``legacy``: the code was typed or scanned in the form issued before version 2; it opens
+    only a code flagged legacy (else it is a wrong code like any other, counted alike)."""
     security = core.settings.security
     kiosk_rule = throttle.Backoff(
         security.kiosk_max_failures, security.kiosk_lockout_base_s, security.kiosk_lockout_max_s
@@ -145,6 +157,8 @@ def _authorise(
     row = session.exec(select(PickupCode).where(col(PickupCode.code_hash) == digest)).one_or_none()
     if row is None or not codes.same_hash(row.code_hash, digest):
         return wrong("unknown code")
+    if legacy and not row.legacy:
+        return wrong("old-form code for a code issued after the upgrade")
     delivery = session.get(Delivery, row.delivery_id)
     assert delivery is not None
     if row.used_at is None and delivery.expired_at is not None:

@@ -129,6 +129,14 @@ def test_config_check(tmp_path):
         f'[policy]\npickup_days = 7\n[hardware]\nbackend = "layout"\nlayout = "{layout}"\n'
     )
     assert run(tmp_path, "--config", str(config), "config", "check").returncode == 0
+    with config.open("a") as old:  # a setting removed in an upgrade: a warning, no refusal
+        old.write("[security]\nbank_failures_per_hour = 30\n")
+    result = run(tmp_path, "--config", str(config), "config", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"warning: {config}: [security] bank_failures_per_hour is deprecated and ignored"
+    )
+    assert "configuration is valid" in result.stdout
     config.write_text('[policy]\npickup_days = "a week"\n')
     result = run(tmp_path, "--config", str(config), "config", "check")
     assert result.returncode == 2 and f"policy.pickup_days in {config}" in result.stderr

@@ -69,7 +69,21 @@ def test_qr_payload_parses_back():
     with pytest.raises(CodeInvalid):
         codes.parse_input("LOCKER2:too:many:parts")
     with pytest.raises(CodeInvalid, match="not a pickup code of this locker system"):
-        codes.parse_input("LOCKER1:b1:K7M4QX9T2B")  # the ten-character codes of version 1
+        codes.parse_input("LOCKER3:b1:K7M4Q9XT2BHD")
+
+
+def test_codes_issued_before_version_2_are_read_as_legacy():
+    """Ten characters typed, or a ``LOCKER1`` payload: read, and marked for the pickup to
+    accept only for a delivery flagged legacy; each payload version takes only its length."""
+    typed = codes.parse_input("k7m4q-x9t2b")
+    assert (typed.code, typed.bank_id, typed.legacy) == ("K7M4QX9T2B", None, True)
+    scanned = codes.parse_input("LOCKER1:b1:K7M4QX9T2B")
+    assert (scanned.code, scanned.bank_id, scanned.legacy) == ("K7M4QX9T2B", "b1", True)
+    assert not codes.parse_input("K7M4-Q9XT-2BHD").legacy
+    with pytest.raises(CodeInvalid, match="12 letters and digits"):
+        codes.parse_input("LOCKER1:b1:K7M4Q9XT2BHD")
+    with pytest.raises(CodeInvalid, match="12 letters and digits"):
+        codes.parse_input("LOCKER2:b1:K7M4QX9T2B")
 
 
 def test_hash_is_keyed():

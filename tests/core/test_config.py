@@ -143,3 +143,26 @@ def test_docs_list_every_setting():
         for key in model.annotation.model_fields:  # type: ignore[union-attr]
             variable = f"LOCKER_{section.upper()}__{key.upper()}"
             assert f"`{section}.{key}`" in page and variable in page, variable
+
+
+def test_a_removed_setting_is_ignored_with_a_warning_not_refused(tmp_path, caplog):
+    """``security.bank_failures_per_hour`` was removed with the locker-wide budget; an upgraded
+    box whose file still has it must start, and say that it can go."""
+    path = write(tmp_path, "[security]\nbank_failures_per_hour = 30\nkiosk_max_failures = 4\n")
+    variable = "LOCKER_SECURITY__BANK_FAILURES_PER_HOUR"
+    with caplog.at_level("WARNING", logger="locker.config"):
+        settings = load_settings(
+            path, environ={"LOCKER_LOCKER__SECRET_KEY": GOOD_SECRET, variable: "9"}
+        )
+    assert settings.security.kiosk_max_failures == 4  # the rest of the section still read
+    assert not hasattr(settings.security, "bank_failures_per_hour")
+    assert len(settings.deprecations) == 2
+    assert (
+        f"{path}: [security] bank_failures_per_hour is deprecated and ignored"
+        in (settings.deprecations[0])
+    )
+    assert settings.deprecations[1].startswith(f"environment variable {variable}:")
+    assert [r.getMessage() for r in caplog.records] == settings.deprecations
+    assert load_settings(environ={"LOCKER_LOCKER__SECRET_KEY": GOOD_SECRET}).deprecations == []
+    typo = error_of(tmp_path, "[security]\nbank_failure = 30\n")  # other keys: still refused
+    assert "security.bank_failure in" in typo and "unknown setting" in typo
