@@ -137,7 +137,7 @@ def test_errors_and_the_inactivity_warning_are_shown_sounded_and_said(
     page.keyboard.press("Enter")
     expect(page.locator("#code-error")).to_have_text("Bitte tippen Sie zuerst Ihren Abholcode ein.")
     wait_said(page, "^Bitte tippen Sie zuerst Ihren Abholcode ein.$")
-    page.keyboard.type("ZZZZZ-ZZZZZ")
+    page.keyboard.type("ZZZZ-ZZZZ-ZZZZ")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Das hat nicht geklappt")).to_be_visible()
     wait_said(page, "^Das hat nicht geklappt. Dieser Code ist hier nicht gültig")

@@ -65,7 +65,7 @@ def test_clerk_loads_two_documents_and_the_citizen_gets_the_sms(site: Site, scre
 
     for phone in (PHONE, NEW_PHONE):
         message = site.message_to(phone)
-        assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", message["code"])
+        assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", message["code"])
         assert message["channel"] == "sms"
 
 
