@@ -107,6 +107,13 @@ def expiring(seconds: float) -> Properties:
 
 
 def stop(client: mqtt.Client) -> None:
-    """Disconnect cleanly (no last will) and stop the network thread; idempotent."""
+    """Disconnect cleanly (no last will), stop the network thread and close the client's sockets;
+    idempotent.
+
+    paho's ``loop_stop`` leaves the socket pair that wakes its loop (and the broker socket, when
+    the loop ended on an error) open until the client object is garbage collected
+    (eclipse-paho/paho.mqtt.python#627): a box or centre that restarts its link would pile them
+    up, so they are closed here, with paho's own reset, as its ``__del__`` would."""
     client.disconnect()
     client.loop_stop()
+    client._reset_sockets()
