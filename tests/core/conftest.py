@@ -1,4 +1,5 @@
-"""Fixtures of the core tests: a core on a real SQLite file over a small scripted bank."""
+"""Fixtures of the core tests: a core on a real SQLite file over a small scripted bank, and the
+leak check (tests/leaks.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 
 from locker.core import Core
 
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from .scripted_bank import SMALL_BANK, ScriptedBank
 from .support import build_core
 
