@@ -1,4 +1,5 @@
-"""A whole controller for API tests: real app, SQLite file, simulated bank, SMS/mail stand-ins."""
+"""A whole controller for API tests: real app, SQLite file, simulated bank, SMS/mail stand-ins;
+every test runs under the leak check (tests/leaks.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import WAIT_S, Changes, wake_on_world
 
 KEYS = {"clerk": "k-clerk", "technician": "k-tech", "admin": "k-admin", "all": "k-all"}
