@@ -98,7 +98,29 @@ def _facts(row: Alarm) -> dict[str, Any]:
     }
 
 
-def _changed(core: Core | None, session: Session, row: Alarm, what: str, at: datetime) -> None:
+def _changed(
+    core: Core | None,
+    session: Session,
+    row: Alarm,
+    what: str,
+    at: datetime,
+    *,
+    actor: str = "core",
+    **detail: Any,
+) -> None:
+    """One change of an alarm, told everywhere it must be: the audit event ``alarm_<what>``,
+    the outbound event ``alarm.<what>`` and, after the commit, ``alarm_changed`` for screens."""
+    audit.record(
+        session,
+        at=at,
+        kind=f"alarm_{what}",
+        actor=actor,
+        compartment=row.compartment,
+        delivery_id=row.delivery_id,
+        alarm=row.id,
+        alarm_kind=str(row.kind),
+        **detail,
+    )
     event_outbox.record(
         session, f"alarm.{what}", at=at, delivery_id=row.delivery_id, data=_facts(row)
     )
@@ -153,18 +175,7 @@ def raise_alarm(
         raised_at=at,
     )
     session.add(row)
-    audit.record(
-        session,
-        at=at,
-        kind="alarm_raised",
-        actor="core",
-        compartment=compartment,
-        delivery_id=delivery_id,
-        alarm=row.id,
-        alarm_kind=str(kind),
-        board=board,
-    )
-    _changed(core, session, row, "raised", at)
+    _changed(core, session, row, "raised", at, board=board)
     _alert_on_call(core, session, row, at)
     return row
 
@@ -219,16 +230,6 @@ def clear(
         row.state = AlarmState.CLEARED
         row.cleared_at = at
         session.add(row)
-        audit.record(
-            session,
-            at=at,
-            kind="alarm_cleared",
-            actor="core",
-            compartment=row.compartment,
-            delivery_id=row.delivery_id,
-            alarm=row.id,
-            alarm_kind=str(row.kind),
-        )
         _changed(core, session, row, "cleared", at)
     return rows
 
@@ -252,18 +253,7 @@ def acknowledge(core: Core, alarm_id: str, *, note: str, actor: str) -> AlarmVie
         row.acknowledged_by = actor
         row.note = note
         session.add(row)
-        audit.record(
-            session,
-            at=now,
-            kind="alarm_acknowledged",
-            actor=actor,
-            compartment=row.compartment,
-            delivery_id=row.delivery_id,
-            alarm=row.id,
-            alarm_kind=str(row.kind),
-            note=note,
-        )
-        _changed(core, session, row, "acknowledged", now)
+        _changed(core, session, row, "acknowledged", now, actor=actor, note=note)
         return AlarmView.of(row)
 
 
