@@ -37,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from fleet.centre.config import CentreConfigError  # noqa: PLC0415
     from fleet.centre.service import Centre  # noqa: PLC0415
     from runtime.signals import until_signalled  # noqa: PLC0415
+    from runtime.supervision import Notifier  # noqa: PLC0415
 
     try:
         settings = _settings(args)
@@ -51,17 +52,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         + (" — demo key: demo-key" if settings.centre.demo else ""),
         flush=True,
     )
+    notifier = Notifier()
+    address = f"{settings.centre.host}:{settings.centre.port}"
+
+    class CentreServer(uvicorn.Server):
+        """uvicorn, saying ``READY=1`` (sd_notify) once its socket is bound: systemd's
+        ``Type=notify`` and the tests wait on that, never on asking ``/healthz`` in a loop."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                notifier.ready(f"serving on {address} (broker {settings.broker.url})")
+
+    config = uvicorn.Config(
+        create_app(centre),
+        host=settings.centre.host,
+        port=settings.centre.port,
+        log_level="warning",
+        proxy_headers=False,
+        timeout_graceful_shutdown=3,
+    )
     try:
         with until_signalled():  # so that the centre closes after uvicorn stopped
-            uvicorn.run(
-                create_app(centre),
-                host=settings.centre.host,
-                port=settings.centre.port,
-                log_level="warning",
-                proxy_headers=False,
-                timeout_graceful_shutdown=3,
-            )
+            CentreServer(config).run()
     finally:
+        notifier.stopping()
+        notifier.close()
         centre.close()
     return 0
 
@@ -147,4 +163,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sim.add_argument("--prefix", default="box", help="box ids are PREFIX-1 … PREFIX-N")
     sim.add_argument("--ids", help="comma-separated box ids instead (then --boxes is their number)")
     sim.add_argument("--heartbeat", type=float, default=30.0, help="heartbeat seconds")
+    sim.add_argument(
+        "--report-events",
+        action="store_true",
+        help="print a line after each commit that wrote outbound events (for tests)",
+    )
     sim.set_defaults(func=cmd_sim)

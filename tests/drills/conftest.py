@@ -8,7 +8,6 @@ SIGKILL, starts it again on the same files, and checks what reconciliation made 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -16,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ import requests
 
 from simulator.board_layouts import board_layout_toml
 
+from ..processes import Child
 from ..sse import StreamListener
 from ..waiting import WAIT_S, Changes
 
@@ -34,83 +33,6 @@ LOCKER = Path(sys.executable).with_name("locker")
 PHONE = "+4915123450000"
 BORN = "1990-05-17"
 SIZES = ["S"] * 8 + ["M"] * 5 + ["L"] * 3
-START_S = 60.0
-
-
-class Child:
-    """One process of a drill, whose start and end are events the test waits on.
-
-    Its output is teed to ``log`` line by line; the end of that output (the process exited,
-    and is reaped) wakes ``changes``. With ``notify`` it gets a ``NOTIFY_SOCKET`` (abstract
-    namespace) and its ``READY=1`` (sd_notify, as systemd hears it) wakes ``changes`` too.
-    """
-
-    def __init__(
-        self, command: list[str], log: Path, changes: Changes, *, notify: bool = False
-    ) -> None:
-        self.changes = changes
-        self.lines: list[str] = []
-        self.log = log
-        self.ready = False
-        self.ended = False
-        env = dict(os.environ)
-        self._notify: socket.socket | None = None
-        if notify:
-            name = f"locker-drill-{secrets.token_hex(8)}"
-            self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self._notify.bind("\0" + name)
-            env["NOTIFY_SOCKET"] = "@" + name
-            threading.Thread(target=self._hear, args=(self._notify,), daemon=True).start()
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env
-        )
-        self._tee = threading.Thread(target=self._copy, daemon=True)
-        self._tee.start()
-
-    def _hear(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                message = sock.recv(4096)
-            except OSError:
-                return
-            if not message:  # our own wake-up from close()
-                return
-            if b"READY=1" in message.split(b"\n"):
-                self.ready = True
-                self.changes.notify()
-
-    def _copy(self) -> None:
-        assert self.process.stdout is not None
-        with self.log.open("a") as log:
-            for raw in self.process.stdout:
-                line = raw.decode(errors="replace")
-                log.write(line)
-                log.flush()
-                self.lines.append(line.rstrip("\n"))
-                self.changes.notify()
-        self.process.wait()
-        self.ended = True
-        self.changes.notify()
-
-    def wait_started(self, started: Callable[[], Any], what: str) -> Any:
-        """``started()``'s value once it is truthy; fails with the log if the process ended."""
-        value = self.changes.wait_for(lambda: self.ended or started(), START_S, what)
-        assert not self.ended, self.log.read_text()
-        return value
-
-    def died(self) -> bool:
-        return self.ended
-
-    def close(self) -> None:
-        """Stop listening for sd_notify; the process itself is stopped by its owner."""
-        if self._notify is not None:
-            with contextlib.suppress(OSError):
-                self._notify.sendto(b"", self._notify.getsockname())
-            self._notify.close()
-            self._notify = None
-        self._tee.join(15)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 def free_port() -> int:

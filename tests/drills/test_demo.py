@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
+from ..processes import Child
 from ..sse import StreamListener
 from ..waiting import WAIT_S, Changes
-from .conftest import ROOT, Child, Http, free_port
+from .conftest import ROOT, Http, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,9 @@ from kiosk.cli import main
 from locker.clock import SystemClock
 from locker.config import ConfigError, load_settings
 from simulator.broker import free_port
+
+from ..processes import Child
+from ..waiting import Changes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,40 +80,37 @@ def test_serve_with_demo_key_and_a_key_of_its_own(broker, centre_db, credentials
     port = free_port()
     config = tmp_path / "centre.toml"
     config.write_text(f'[broker]\npassword = "{credentials.of("fleet-centre")}"\n')
-    with (tmp_path / "centre.log").open("w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk.cli",
-                "fleet",
-                "serve",
-                "--broker-url",
-                broker.url,
-                "--database-url",
-                centre_db,
-                "--port",
-                str(port),
-                "--config",
-                str(config),
-                "--demo",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    changes = Changes()
+    centre = Child(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli",
+            "fleet",
+            "serve",
+            "--broker-url",
+            broker.url,
+            "--database-url",
+            centre_db,
+            "--port",
+            str(port),
+            "--config",
+            str(config),
+            "--demo",
+        ],
+        tmp_path / "centre.log",
+        changes,
+        notify=True,
+    )
+    server = centre.process
     try:
+        centre.wait_started(lambda: centre.ready, "the centre says READY=1")
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                if health.json()["broker"]:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "centre.log").read_text()
-            time.sleep(0.1)
+        assert httpx.get(f"{base}/healthz").status_code == 200  # bound before it said so
+        # with the password from --config: re-checked on each line it logs ("connected")
+        changes.wait_for(
+            lambda: httpx.get(f"{base}/healthz").json()["broker"], what="the centre's broker"
+        )
         demo = {"Authorization": "Bearer demo-key"}
         assert httpx.get(f"{base}/api/v1/fleet/boxes", headers=demo).json() == []
 
@@ -142,6 +141,7 @@ def test_serve_with_demo_key_and_a_key_of_its_own(broker, centre_db, credentials
     finally:
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
+        centre.close()
 
 
 def test_the_box_settings_say_what_is_wrong():
