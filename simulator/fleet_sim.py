@@ -29,12 +29,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from hardware.layout import CompartmentConfig, Layout
+from locker import event_outbox
 from locker.config import load_settings
 from locker.db import reading
 from locker.errors import DomainError
@@ -368,6 +370,9 @@ def run_boxes(box_ids: list[str], options: dict[str, Any]) -> int:
                 )
             )
         print(f"fleet sim: {len(boxes)} boxes running: {', '.join(box_ids)}", flush=True)
+        if options.get("report_events"):
+            for box in boxes:
+                event_outbox.wake_on_events(box.core, _reporter(box.box_id))
         scheduler = Scheduler(boxes, options["rate"], options["fault_rate"], options["seed"], quiet)
         seconds = options["seconds"]
         scheduler.run(time.monotonic() + seconds if seconds else 0.0)
@@ -377,6 +382,16 @@ def run_boxes(box_ids: list[str], options: dict[str, Any]) -> int:
         for box in boxes:
             box.close()
     return 0
+
+
+def _reporter(box_id: str) -> Callable[[], None]:
+    """``--report-events``: one line on stdout after every commit that wrote outbound events,
+    so that a test watching a box's outbox (while the broker is down, say) wakes on it."""
+
+    def report() -> None:
+        print(f"{box_id}: events written", flush=True)
+
+    return report
 
 
 def _worker(box_ids: list[str], options: dict[str, Any]) -> None:
@@ -405,6 +420,7 @@ def run(args: argparse.Namespace) -> int:
         "seconds": args.seconds,
         "heartbeat": args.heartbeat,
         "keepalive": args.keepalive,
+        "report_events": args.report_events,
     }
     processes = max(1, min(args.processes or (1 if len(box_ids) <= 10 else 2), len(box_ids)))
     if processes == 1:

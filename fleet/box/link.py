@@ -13,6 +13,13 @@ outbox id as ``seq`` (``prev_seq`` the one before), at most ``WINDOW`` ahead of 
 receipt. On every (re)connect, and when no receipt comes for ``resend_after_s`` (doubling up
 to ten minutes), it starts again from the cursor: the centre drops what it has by id.
 
+**Waiting.** The publisher thread waits on events, never on a poll of the outbox: a commit
+that wrote events (:func:`locker.event_outbox.wake_on_events`), a receipt, a domain or bank
+event that changes the state, paho's ``on_connect`` after an outage, or :meth:`close`. Its only
+timers are its own duties (the next heartbeat, the throttled state and cursor, the resend
+deadline); while the broker is away it has none and sleeps until ``on_connect``. Events a
+process other than this one writes go out with the next pass (a heartbeat at the latest).
+
 **State.** Retained ``status`` (online; the last will says ``lost``), retained ``state`` on
 connect and at most every ``STATE_MIN_INTERVAL_S`` after a change, heartbeats every
 ``heartbeat_s``.
@@ -27,6 +34,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -58,14 +66,30 @@ in duplicates at the broker)."""
 BATCH = 100
 STATE_MIN_INTERVAL_S = 5.0
 """Retained state at most this often (the control room is live to within it)."""
-POLL_S = 5.0
-"""The publisher looks at the outbox this often even when no domain event woke it."""
 COALESCE_S = 0.02
 ADVANCE_EVERY_S = 1.0
 """The durable cursor moves at most this often (a write transaction each time): a box that
 stops in between sends those events again, and the centre drops them by id."""
 MAX_RESEND_S = 600.0
 SESSION_EXPIRY_S = 3600
+
+
+RETRY_S = 0.25
+MAX_RETRY_S = 30.0
+"""After a failed pass (the database busy, say) the publisher waits RETRY_S, doubling up to
+this, before it tries again."""
+
+
+@dataclass
+class _Timers:
+    """The publisher's own clock-driven duties (``time.monotonic`` seconds)."""
+
+    progress: float
+    """When the centre last showed progress (a receipt), for the resend deadline."""
+    resend_wait: float
+    heartbeat_due: float = 0.0
+    state_sent: float = 0.0
+    advanced: float = 0.0
 
 
 def box_id_of(core: Core) -> str:
@@ -203,49 +227,67 @@ class FleetLink:
     # -- the publisher ------------------------------------------------------------------------
 
     def _publish_loop(self) -> None:
-        heartbeat_due = 0.0
-        state_sent = 0.0
-        advanced = 0.0
-        resend_wait = self.settings.resend_after_s
-        progress = time.monotonic()
+        timers = _Timers(progress=time.monotonic(), resend_wait=self.settings.resend_after_s)
+        failures = 0
         while not self._stop.is_set():
-            if self._wake.wait(ADVANCE_EVERY_S if self._receipt > self.confirmed else POLL_S):
+            pause = self._pause(timers, time.monotonic())
+            if self._wake.wait(pause):
                 self._stop.wait(COALESCE_S)  # one step of the core publishes several events
             self._wake.clear()
             if self._stop.is_set() or not self._connected.is_set():
                 continue
             try:
-                now = time.monotonic()
-                if self._fresh_connection:
-                    self._fresh_connection = False
-                    self.published = self.confirmed
-                    self._send_status()
-                    self._state_dirty = True
-                    progress = now
-                if self._receipt > self.confirmed and now - advanced >= ADVANCE_EVERY_S:
-                    advanced = now
-                    self.confirmed = event_outbox.advance(
-                        self.core, SINK, min(self._receipt, self.published)
-                    )
-                    progress, resend_wait = now, self.settings.resend_after_s
-                elif self._receipt > self.confirmed:
-                    progress = now  # the centre is receiving; the cursor follows shortly
-                if self.published > self.confirmed and now - progress > resend_wait:
-                    log.info(
-                        "box %s: no receipt for %.0f s, sending again", self.box_id, resend_wait
-                    )
-                    self.published = self.confirmed
-                    progress, resend_wait = now, min(MAX_RESEND_S, resend_wait * 2)
-                self._send_events()
-                if self._state_dirty and now - state_sent >= STATE_MIN_INTERVAL_S:
-                    self._state_dirty = False
-                    state_sent = now
-                    self._send_state()
-                if now >= heartbeat_due:
-                    heartbeat_due = now + self.settings.heartbeat_s
-                    self._send_heartbeat(now)
+                self._publish_pass(timers, time.monotonic())
+                failures = 0
             except Exception:
                 log.exception("box %s: the fleet publisher failed; trying again", self.box_id)
+                failures += 1
+                self._stop.wait(min(MAX_RETRY_S, RETRY_S * 2 ** min(failures, 10)))
+
+    def _pause(self, timers: _Timers, now: float) -> float | None:
+        """Until the publisher's next own duty; ``None`` (until woken) while disconnected:
+        paho reconnects by itself (back-off 1-15 s) and ``_on_connect`` wakes the publisher."""
+        if not self._connected.is_set():
+            return None
+        due = [timers.heartbeat_due]
+        if self._state_dirty:
+            due.append(timers.state_sent + STATE_MIN_INTERVAL_S)
+        if self._receipt > self.confirmed:
+            due.append(timers.advanced + ADVANCE_EVERY_S)
+        if self.published > self.confirmed:
+            due.append(timers.progress + timers.resend_wait)
+        return max(0.0, min(due) - now)
+
+    def _publish_pass(self, timers: _Timers, now: float) -> None:
+        if self._fresh_connection:
+            self._fresh_connection = False
+            self.published = self.confirmed
+            self._send_status()
+            self._state_dirty = True
+            timers.progress = now
+        if self._receipt > self.confirmed and now >= timers.advanced + ADVANCE_EVERY_S:
+            timers.advanced = now
+            self.confirmed = event_outbox.advance(
+                self.core, SINK, min(self._receipt, self.published)
+            )
+            timers.progress, timers.resend_wait = now, self.settings.resend_after_s
+        elif self._receipt > self.confirmed:
+            timers.progress = now  # the centre is receiving; the cursor follows shortly
+        if self.published > self.confirmed and now >= timers.progress + timers.resend_wait:
+            log.info(
+                "box %s: no receipt for %.0f s, sending again", self.box_id, timers.resend_wait
+            )
+            self.published = self.confirmed
+            timers.progress = now
+            timers.resend_wait = min(MAX_RESEND_S, timers.resend_wait * 2)
+        self._send_events()
+        if self._state_dirty and now >= timers.state_sent + STATE_MIN_INTERVAL_S:
+            self._state_dirty = False
+            timers.state_sent = now
+            self._send_state()
+        if now >= timers.heartbeat_due:
+            timers.heartbeat_due = now + self.settings.heartbeat_s
+            self._send_heartbeat(now)
 
     def _send_events(self) -> None:
         while self.published - self.confirmed < WINDOW and self._connected.is_set():

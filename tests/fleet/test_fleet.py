@@ -7,7 +7,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,11 @@ from sqlalchemy import text
 from fleet.centre.service import Centre
 from locker.clock import SystemClock
 
+from ..processes import Child
 from ..waiting import Changes
 from .conftest import centre_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Re-check ``condition`` every 0.1 s: only for the box's own outbox while the broker is
-    down, which no event of this process can report (the box is another process, offline)."""
-    pause = threading.Event()
-    for _ in range(int(timeout / 0.1)):
-        if condition():
-            return
-        pause.wait(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 class Watched:
@@ -85,24 +73,27 @@ class BoxProcess:
             "2",
             "--keepalive",
             "5",
+            "--report-events",
         ]
         self.database = data_dir / box_id / "locker.db"
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log = data_dir / f"{box_id}.log"
-        self.process = self._spawn(rate=5)
+        self.written = Changes()
+        """Woken by each line the box prints: one after every commit that wrote events."""
+        self.child = self._spawn(rate=5)
 
-    def _spawn(self, *, rate: float) -> subprocess.Popen[bytes]:
-        with self.log.open("ab") as log:
-            return subprocess.Popen(
-                [*self.args, "--rate", str(rate), "--seed", str(sum(map(ord, self.box_id)))],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
+    def _spawn(self, *, rate: float) -> Child:
+        seed = str(sum(map(ord, self.box_id)))
+        return Child([*self.args, "--rate", str(rate), "--seed", seed], self.log, self.written)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.child.process
 
     def restart_idle(self) -> None:
         """Start the box again on its database, with nobody in front of it."""
-        self.process = self._spawn(rate=0)
+        self.child.close()
+        self.child = self._spawn(rate=0)
 
     def events(self) -> list[tuple[str, str]]:
         """(event_id, type) from the box's own outbox, in order."""
@@ -124,6 +115,8 @@ class BoxProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+        finally:
+            self.child.close()
 
 
 @pytest.fixture
@@ -165,7 +158,7 @@ def test_boxes_keep_working_through_outages_and_the_centre_gets_every_event_once
         outage = centre_events(watched.centre, "box-1")
         for box in boxes.values():
             before = len(box.events())
-            wait_until(
+            box.written.wait_for(
                 lambda b=box, n=before: (
                     {"delivery.stored", "delivery.collected"} <= {t for _, t in b.events()[n:]}
                 ),
