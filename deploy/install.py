@@ -392,14 +392,25 @@ def systemctl(paths: Paths, *args: str) -> str:
     return run(["systemctl", *root, *args], what=f"systemctl {' '.join(args)}")
 
 
-def healthy(paths: Paths, timeout_s: float = 60.0) -> str:
-    """``/healthz`` answers 200 with a status; returns it, or raises :class:`Failed`."""
+HEALTH_BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 4.0)
+"""The pause before each ``/healthz`` request: the first goes at once, a few more follow with
+a doubling back-off (7.5 s in all), then the start has failed."""
+
+
+def healthy(paths: Paths) -> str:
+    """``/healthz`` answers 200 with a status; returns it, or raises :class:`Failed`.
+
+    Asked after ``systemctl restart`` returned: ``locker.service`` is ``Type=notify``, so that
+    command waits for ``READY=1``, which ``locker serve`` sends once the database is checked and
+    its listeners are bound. The first request normally answers; the back-off only covers a
+    box too busy to answer at once, and is no wait for a start still under way.
+    """
     settings = tomllib.loads(paths.config.read_text())
     port = int(settings.get("kiosk", {}).get("port", 8000))
     url = f"http://127.0.0.1:{port}/healthz"
-    deadline = time.monotonic() + timeout_s
     reason = ""
-    while time.monotonic() < deadline:
+    for pause in HEALTH_BACKOFF_S:
+        time.sleep(pause)
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 body = answer.read().decode()
@@ -409,8 +420,7 @@ def healthy(paths: Paths, timeout_s: float = 60.0) -> str:
                 reason = f"answered {answer.status}"
         except (urllib.error.URLError, OSError) as err:
             reason = str(err)
-        time.sleep(1)
-    raise Failed(f"{url} did not answer ({reason})")
+    raise Failed(f"{url} did not answer after {len(HEALTH_BACKOFF_S)} tries ({reason})")
 
 
 def activate(paths: Paths, release: Path, units: list[str], start: bool) -> None:
