@@ -3,7 +3,8 @@
 ``site`` is the whole stack per test (SQLite file, simulated bank, SMS and mail stand-ins, the
 real app); ``browser`` is one headless Chromium per test module (Playwright's sync API allows one
 instance per thread at a time, and other packages' tests start their own). Helpers save a screenshot of
-each screen under ``artifacts/screenshots/`` and run axe-core on it.
+each screen under ``artifacts/screenshots/`` and run axe-core on it. Every test runs under the
+leak check (tests/leaks.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from email import message_from_string, policy
@@ -35,6 +37,7 @@ from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import WAIT_S, Changes, wake_on_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,7 +193,16 @@ def launch(playwright: Playwright, extra_args: list[str] | None = None) -> Brows
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as running:
+    """Playwright for the module, with the thread its loop does file work on (screenshots,
+    scripts, downloads: ``run_in_executor`` on the loop's default executor) started here: left
+    to asyncio, that thread (``asyncio_0``) would start during the module's first screenshot and
+    outlive the test, a leak to the check. One worker, so no second thread can start later."""
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright-files") as files,
+        sync_playwright() as running,
+    ):
+        files.submit(lambda: None).result()
+        running._loop.set_default_executor(files)
         yield running
 
 
