@@ -41,6 +41,7 @@ from typing import Protocol, Self
 from locker import outbox, sealing
 from locker.core import Core
 from locker.outbox import Claim
+from locker.passes import PassLoop, pause_until
 from locker.vocabulary import Channel, MessageKind
 from notify.errors import PermanentFailure, SendFailed, TransientFailure
 from notify.messages import Rendered, facts_from, render
@@ -204,54 +205,34 @@ class OutboxRunner:
     def __init__(self, worker: OutboxWorker, *, threads: int | None = None) -> None:
         self.worker = worker
         self._settings = worker.core.settings.notify
-        self._count = threads or self._settings.threads
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._loop = PassLoop(
+            "outbox",
+            lambda: bool(self.worker.run_once().claimed),
+            self._idle_pause,
+            failure_pause_s=self._settings.poll_interval_s,
+            threads=threads or self._settings.threads,
+        )
         self._closed = False
 
     def start(self) -> Self:
-        if self._threads:
-            return self
-        for number in range(self._count):
-            thread = threading.Thread(target=self._loop, name=f"outbox-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._loop.start()
         return self
 
     def wake(self) -> None:
         """Rows are due now (:class:`locker.ports.Outbox`): sets an event, never blocks."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # before the pass: a wake-up during it is not lost
-            try:
-                pause = 0.0 if self.worker.run_once().claimed else self._idle_pause()
-            except Exception:  # the database may be busy or gone for a moment
-                log.exception("outbox pass failed")
-                pause = self._settings.poll_interval_s
-            if pause > 0:
-                self._wake.wait(pause)
+        self._loop.wake()
 
     def _idle_pause(self) -> float:
         """Seconds until the next row falls due, between MIN_PAUSE_S and the poll interval."""
-        poll = self._settings.poll_interval_s
-        due = self.worker.next_due()
-        if due is None:
-            return poll
-        until = (due - self.worker.core.clock.now()).total_seconds()
-        return min(poll, max(MIN_PAUSE_S, until))
+        now = self.worker.core.clock.now()
+        return pause_until(self.worker.next_due(), now, self._settings.poll_interval_s, MIN_PAUSE_S)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the threads after their current message; idempotent."""
         if self._closed:
             return
         self._closed = True
-        self._stop.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
+        self._loop.close(timeout)
         self.worker.close()
 
     def __enter__(self) -> Self:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import requests
 
 from locker import event_outbox, webhooks
 from locker.core import Core
+from locker.passes import PassLoop, pause_until
 from locker.webhooks import Claim, Outcome
 from webhooks.signing import headers
 
@@ -74,9 +74,12 @@ class WebhookDispatcher:
         self._http = http or requests.Session()
         self._wall_clock = wall_clock
         self._rng = rng or random.Random()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = PassLoop(
+            "webhooks",
+            lambda: self.run_once().busy,
+            self._idle_s,
+            failure_pause_s=self.settings.poll_interval_s,
+        )
         self._unwake: Callable[[], None] | None = None
 
     # -- one pass ---------------------------------------------------------------------------
@@ -131,50 +134,27 @@ class WebhookDispatcher:
     # -- in the background ------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._thread is None:
+        if self._unwake is None:
             self._unwake = event_outbox.wake_on_events(self.core, self.wake)
-            self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
-            self._thread.start()
+            self._loop.start()
         return self
 
     def wake(self) -> None:
         """Look now rather than at the next poll (never blocks)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # before the pass: a wake-up during it is not lost
-            try:
-                busy = self.run_once().busy
-            except Exception:
-                log.exception("webhook pass failed; trying again")
-                busy = False
-            if not busy:
-                self._wake.wait(self._idle_s())
+        self._loop.wake()
 
     def _idle_s(self) -> float:
         """Until the next retry falls due, at most the poll interval (a safety net: new events
         wake the dispatcher at once)."""
-        try:
-            due = webhooks.next_due(self.core)
-        except Exception:
-            log.exception("could not read the next due webhook")
-            return self.settings.poll_interval_s
-        if due is None:
-            return self.settings.poll_interval_s
-        left = (due - self.core.clock.now()).total_seconds()
-        return min(self.settings.poll_interval_s, max(0.0, left))
+        now = self.core.clock.now()
+        return pause_until(webhooks.next_due(self.core), now, self.settings.poll_interval_s)
 
     def close(self) -> None:
         """Stop the thread (a request in flight finishes first); idempotent."""
-        self._stop.set()
-        self._wake.set()
         if self._unwake is not None:
             self._unwake()
             self._unwake = None
-        if self._thread is not None:
-            self._thread.join(timeout=self.settings.timeout_s + 5)
-            self._thread = None
+        self._loop.close(self.settings.timeout_s + 5)
         self._http.close()
 
 
