@@ -530,7 +530,23 @@ class KioskSection(Section):
         return self.tls_certfile is not None
 
 
-class Settings(BaseSettings):
+class EnvironmentOverFile(BaseSettings):
+    """Settings whose file (handed in as init arguments) the environment overrides: a box's
+    ``locker.toml`` and ``LOCKER_*``, the centre's ``centre.toml`` and ``FLEET_*`` alike."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+
+class Settings(EnvironmentOverFile):
     """All settings. Build with :func:`load_settings`, not directly."""
 
     model_config = SettingsConfigDict(
@@ -568,18 +584,6 @@ class Settings(BaseSettings):
         if self.database.url:
             return self.database.url
         return f"sqlite:///{self.locker.data_dir / 'locker.db'}"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init kwargs; environment variables override it.
-        return (env_settings, init_settings)
 
 
 def origin(key: str, source: str, environ: Mapping[str, str] | None = None) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
+from locker import alembic_run
 from locker.audit import GENESIS_HASH
 from locker.db import transaction
 from locker.models import AuditHead
@@ -29,22 +30,12 @@ VERSION_TABLE = "alembic_version"
 
 
 def alembic_config() -> Config:
-    from alembic.config import Config  # noqa: PLC0415 - alembic only to migrate
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
+    return alembic_run.alembic_config(MIGRATIONS)
 
 
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest revision and seed the audit chain; return the revision."""
-    from alembic import command  # noqa: PLC0415 - alembic only to migrate
-
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        connection.commit()
+    alembic_run.upgrade_to_head(engine, MIGRATIONS)
     with transaction(engine) as session:
         if session.get(AuditHead, 1) is None:
             session.add(AuditHead(id=1, last_id=0, last_hash=GENESIS_HASH))

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from fleet.contract import CENTRE_USER
 from fleet.mqtt import parse_broker_url
-from locker.config import EmailSection
+from locker.config import EmailSection, EnvironmentOverFile
 
 
 class Section(BaseModel):
@@ -84,7 +84,9 @@ class AlertsSection(Section):
     """Attempts before an alert is given up."""
 
 
-class CentreSettings(BaseSettings):
+class CentreSettings(EnvironmentOverFile):
+    """The centre's settings: ``centre.toml``, ``FLEET_*`` variables over it (as on a box)."""
+
     model_config = SettingsConfigDict(
         env_prefix="FLEET_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
@@ -93,17 +95,6 @@ class CentreSettings(BaseSettings):
     alerts: AlertsSection = AlertsSection()
     smtp: EmailSection = EmailSection(sender="Leitstand Dokumentenausgabe <noreply@localhost>")
     """The mail server for alerts: the same keys as a box's ``[email]`` (``enabled = true``)."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (env_settings, init_settings)  # variables override the file, as on a box
 
 
 class CentreConfigError(Exception):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+
+from locker import alembic_run
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "fleet_alembic_version"
@@ -19,19 +19,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def _config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return config
-
-
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest revision (idempotent); return the revision."""
-    config = _config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        connection.commit()
+    alembic_run.upgrade_to_head(engine, MIGRATIONS)
     return current_revision(engine) or ""
 
 
@@ -42,4 +32,5 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_run.alembic_config(MIGRATIONS)).get_current_head()
+    return current_revision(engine) == head
