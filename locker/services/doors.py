@@ -89,6 +89,21 @@ def _board_changed(core: Core, session: Session, event: HardwareEvent, now: date
     alarms.check_capacity(core, session, at=now)
 
 
+def _reported(
+    session: Session, compartment: Compartment, kind: str, now: datetime, *, alert: bool = False
+) -> None:
+    """The audit event for what the hardware reported of ``compartment`` and its delivery."""
+    audit.record(
+        session,
+        at=now,
+        kind=kind,
+        actor=ACTOR,
+        compartment=compartment.label,
+        delivery_id=compartment.delivery_id,
+        alert=alert,
+    )
+
+
 def _on_compartment(
     core: Core, session: Session, compartment: Compartment, event: HardwareEvent, now: datetime
 ) -> list[DomainEvent]:
@@ -102,28 +117,13 @@ def _on_compartment(
             delivery = delivery_in(session, compartment)
             if delivery is not None and delivery.state == D.COLLECTING:
                 mark_code_used(session, delivery, now)
-            audit.record(
-                session,
-                at=now,
-                kind="door_opened",
-                actor=ACTOR,
-                compartment=label,
-                delivery_id=compartment.delivery_id,
-            )
+            _reported(session, compartment, "door_opened", now)
             session.add(compartment)
             return [DomainEvent("door_opened", compartment.delivery_id, label)]
         kind = EventKind.FORCED_OPEN  # opened with no intent of ours: treat as forced
     if kind == EventKind.FORCED_OPEN:
         note_door(compartment, True, now)
-        audit.record(
-            session,
-            at=now,
-            kind="forced_open",
-            actor=ACTOR,
-            compartment=label,
-            delivery_id=compartment.delivery_id,
-            alert=True,
-        )
+        _reported(session, compartment, "forced_open", now, alert=True)
         if state in (C.FREE, C.OCCUPIED):
             to_fault(
                 core,
@@ -146,38 +146,16 @@ def _on_compartment(
         if state != C.FAULT:
             closed.append(AlarmKind.FORCED_DOOR)
         alarms.clear(session, closed, at=now, core=core, compartment=label)
-        audit.record(
-            session,
-            at=now,
-            kind="door_closed",
-            actor=ACTOR,
-            compartment=label,
-            delivery_id=compartment.delivery_id,
-        )
+        _reported(session, compartment, "door_closed", now)
         session.add(compartment)
         if state in INTENT_STATES and compartment.opened_since_intent:
             return complete_intent(core, session, compartment, at=now, actor=ACTOR)
         if state in INTENT_STATES:
             # Observed before our unlock took effect (e.g. a forced door closing): not ours.
-            audit.record(
-                session,
-                at=now,
-                kind="stale_door_closed",
-                actor=ACTOR,
-                compartment=label,
-                delivery_id=compartment.delivery_id,
-            )
+            _reported(session, compartment, "stale_door_closed", now)
         return [DomainEvent("door_closed", compartment.delivery_id, label)]
     if kind == EventKind.LOCK_FAULT:
-        audit.record(
-            session,
-            at=now,
-            kind="lock_fault",
-            actor=ACTOR,
-            compartment=label,
-            delivery_id=compartment.delivery_id,
-            alert=True,
-        )
+        _reported(session, compartment, "lock_fault", now, alert=True)
         if state in INTENT_STATES and not compartment.opened_since_intent:
             undo_intent(session, compartment, at=now, actor=ACTOR, why="door did not open")
             to_fault(
