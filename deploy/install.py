@@ -5,7 +5,9 @@ there. What it does, each step said on stdout:
 
 * builds the code into its own virtual environment, ``/opt/locker/releases/<version>-<time>``
   (never running from the work tree); ``/opt/locker/current`` points at the release in use,
-  ``/opt/locker/previous`` at the one before; ``/usr/local/bin/locker`` at ``current``;
+  ``/opt/locker/previous`` at the one before; ``/usr/local/bin/locker`` at ``current``; the
+  dependencies come from the package index, or with ``--wheelhouse DIR`` from that directory
+  alone (a box without internet: ``pip wheel -w DIR .`` prepared it elsewhere);
 * creates the system user ``locker`` (groups ``dialout``, and ``gpio`` where it exists) and,
   with ``--kiosk``, ``locker-kiosk`` for the touchscreen;
 * writes ``/etc/locker/locker.toml`` from a commented template with a freshly generated
@@ -147,8 +149,30 @@ def group_exists(name: str) -> bool:
 # ------------------------------------------------------------------ the release
 
 
-def build_release(paths: Paths, wheel: Path | None) -> Path:
-    """A new release directory with its own venv holding the checkout's code."""
+def wheel_in(wheelhouse: Path) -> Path | None:
+    """The one locker wheel a wheelhouse holds (``pip wheel -w DIR .`` puts it there), if any."""
+    found = sorted(wheelhouse.glob("locker-*.whl"))
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise Failed(f"{wheelhouse} holds several locker wheels ({names}): name one with --wheel")
+    return found[0] if found else None
+
+
+def index_options(wheelhouse: Path | None) -> list[str]:
+    """pip's options for where packages come from: the index, or the wheelhouse alone."""
+    if wheelhouse is None:
+        return []
+    if not wheelhouse.is_dir():
+        raise Failed(f"the wheelhouse {wheelhouse} is not a directory")
+    return ["--no-index", "--find-links", str(wheelhouse)]
+
+
+def build_release(paths: Paths, wheel: Path | None, wheelhouse: Path | None = None) -> Path:
+    """A new release directory with its own venv holding the checkout's code; its dependencies
+    from the package index, or only from ``wheelhouse`` when one is given (offline)."""
+    index = index_options(wheelhouse)
+    if wheel is None and wheelhouse is not None:
+        wheel = wheel_in(wheelhouse)
     paths.releases.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     staging = Path(tempfile.mkdtemp(prefix=".new-", dir=paths.releases))
@@ -165,12 +189,15 @@ def build_release(paths: Paths, wheel: Path | None) -> Path:
         if wheel is None:
             out = staging / ".wheel"
             say("building the wheel from the checkout")
-            run([*pip, "wheel", "--no-deps", "-w", str(out), str(CHECKOUT)], what="building")
+            build = [*pip, "wheel", *index, "--no-deps", "-w", str(out), str(CHECKOUT)]
+            run(build, what="building")
             wheel = next(out.glob("locker-*.whl"))
         requirement = f"{wheel}[pi]" if platform.machine() == "aarch64" else str(wheel)
-        say(f"installing {wheel.name} and its dependencies")
-        run([*pip, "install", "--force-reinstall", "--no-deps", str(wheel)], what="pip install")
-        run([*pip, "install", requirement], what="pip install (dependencies)")
+        source = f"from {wheelhouse}" if wheelhouse is not None else "from the package index"
+        say(f"installing {wheel.name} and its dependencies ({source})")
+        reinstall = [*pip, "install", *index, "--force-reinstall", "--no-deps", str(wheel)]
+        run(reinstall, what="pip install")
+        run([*pip, "install", *index, requirement], what="pip install (dependencies)")
         shutil.rmtree(staging / ".wheel", ignore_errors=True)
         version = wheel.name.split("-")[1]
         share = staging / "share" / "locker"
@@ -505,6 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kiosk", action="store_true", help="also set up the touchscreen kiosk")
     parser.add_argument("--root", type=Path, default=Path("/"), help="install under this root")
     parser.add_argument("--wheel", type=Path, help="install this wheel instead of building one")
+    parser.add_argument(
+        "--wheelhouse",
+        type=Path,
+        help="take every package from this directory (made by `pip wheel -w DIR .`), not the index",
+    )
     parser.add_argument("--no-start", action="store_true", help="install and enable, do not start")
     args = parser.parse_args(argv)
     os.umask(0o027)  # the database and the config are nobody else's business
@@ -519,7 +551,11 @@ def main(argv: list[str] | None = None) -> int:
         ensure_users(paths, args.kiosk)
         write_config(paths)
         make_data_dir(paths)
-        release = build_release(paths, args.wheel.resolve() if args.wheel else None)
+        release = build_release(
+            paths,
+            args.wheel.resolve() if args.wheel else None,
+            args.wheelhouse.resolve() if args.wheelhouse else None,
+        )
         write_offline_page(paths, release)
         units = write_units(paths, args.kiosk)
         activate(paths, release, units, start=not args.no_start)

@@ -1,17 +1,23 @@
 """``./dev install`` into a scratch root: the units verify, the installed program serves, an
 upgrade whose migration fails rolls back by itself.
 
-The wheel is built once per session and installed once (about a minute); the tests share that
-install and each leaves it as it found it. The upgrade test builds its release from a copy of
-the installed one, as an upgrade on a box does.
+Once per session the checkout's wheel and its dependencies go into a wheelhouse (one resolve
+and download, by the development venv's pip) and the appliance is installed from it once;
+the tests share that install and each leaves it as it found it. The upgrade test's release is a
+copy of the installed one, as an upgrade on a box does, and its wheel is the session's with one
+more migration added (no second build).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +34,11 @@ SYSTEM_PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 @dataclass
 class Installed:
     root: Path
-    wheel: Path
+    wheelhouse: Path
+
+    @property
+    def wheel(self) -> Path:
+        return next(self.wheelhouse.glob("locker-*.whl"))
 
     @property
     def locker(self) -> Path:
@@ -46,8 +56,10 @@ class Installed:
         return (self.root / "opt/locker/current").resolve()
 
     def install(self, *args: str, wheel: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """``deploy/install.py`` with the session's wheelhouse: no package index is asked."""
         command = [SYSTEM_PYTHON, str(INSTALL), "--root", str(self.root)]
-        command += ["--wheel", str(wheel or self.wheel), *args]
+        command += ["--wheelhouse", str(self.wheelhouse)]
+        command += [*(["--wheel", str(wheel)] if wheel else []), *args]
         # No byte-compiling in tests: a third of the install's time, and only start-up gains.
         environ = clean_environ(PIP_NO_COMPILE="1")
         return subprocess.run(
@@ -55,23 +67,26 @@ class Installed:
         )
 
 
-def build_wheel(source: Path, into: Path) -> Path:
+def build_wheelhouse(into: Path) -> Path:
+    """The checkout's wheel and every dependency's, for the Python the appliance runs on: what
+    docs/operations.md has a technician prepare for a box without internet."""
+    pip = [sys.executable, "-m", "pip", "--python", SYSTEM_PYTHON]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(into), str(source)],
+        [*pip, "wheel", "-q", "-w", str(into), str(ROOT)],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=600,
     )
-    return next(into.glob("locker-*.whl"))
+    return into
 
 
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory) -> Installed:
     base = tmp_path_factory.mktemp("install")
-    wheel = build_wheel(ROOT, base / "wheel")
-    target = Installed(base / "root", wheel)
-    result = target.install("--kiosk")
+    target = Installed(base / "root", build_wheelhouse(base / "wheelhouse"))
+    result = target.install("--kiosk")  # the wheel found in the wheelhouse
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{target.wheel.name} and its dependencies (from {target.wheelhouse})" in result.stdout
     return target
 
 
@@ -155,30 +170,44 @@ def test_installed_serve_answers_healthz_against_boards_in_another_process(
     assert "STOPPING=1" in notify_socket.wait_for("STOPPING=1")[-1]
 
 
-def failing_checkout(into: Path) -> Path:
-    """The checkout with one more migration, which fails half-way (after changing the schema)."""
-    files = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (into / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, into / name)
-    versions = into / "locker/migrations/versions"
-    head = sorted(p.stem for p in versions.glob("[0-9]*.py"))[-1]
-    revision = head.split("_")[0]
-    (versions / "9999_fails.py").write_text(
-        f'"""A migration that fails."""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
-        f'revision = "9999"\ndown_revision = "{revision}"\nbranch_labels = None\ndepends_on = None\n\n'
-        "def upgrade():\n    op.create_table('half_done', sa.Column('id', sa.Integer, primary_key=True))\n"
-        "    raise RuntimeError('this migration fails on purpose')\n\n"
-        "def downgrade():\n    pass\n"
-    )
-    return into
+FAILING_MIGRATION = (
+    '"""A migration that fails."""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+    'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n\n'
+    "def upgrade():\n    op.create_table('half_done', sa.Column('id', sa.Integer, primary_key=True))\n"
+    "    raise RuntimeError('this migration fails on purpose')\n\n"
+    "def downgrade():\n    pass\n"
+)
+"""One more migration after the head, which fails half-way (after changing the schema)."""
+
+
+def record_line(name: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}"
+
+
+def failing_wheel(wheel: Path, into: Path) -> Path:
+    """``wheel`` with one more migration, which fails half-way (after changing the schema):
+    the file added and listed in RECORD with its hash, as a build would have made it."""
+    into.mkdir()
+    target = into / wheel.name
+    with (
+        zipfile.ZipFile(wheel) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
+        names = source.namelist()
+        versions = sorted(
+            n for n in names if re.fullmatch(r"locker/migrations/versions/\d+[^/]*\.py", n)
+        )
+        head = versions[-1].rsplit("/", 1)[1].split("_")[0]
+        added = "locker/migrations/versions/9999_fails.py"
+        migration = FAILING_MIGRATION.format(head=head).encode()
+        for name in names:
+            data = source.read(name)
+            if name.endswith(".dist-info/RECORD"):
+                data += (record_line(added, migration) + "\n").encode()
+            out.writestr(source.getinfo(name), data)
+        out.writestr(added, migration)
+    return target
 
 
 def test_an_upgrade_whose_migration_fails_rolls_back(installed, tmp_path):
@@ -199,7 +228,7 @@ def test_an_upgrade_whose_migration_fails_rolls_back(installed, tmp_path):
         before = raw.execute("SELECT name FROM api_key ORDER BY name").fetchall()
         revision = raw.execute("SELECT version_num FROM alembic_version").fetchone()
     release = installed.release()
-    bad = build_wheel(failing_checkout(tmp_path / "src"), tmp_path / "wheel")
+    bad = failing_wheel(installed.wheel, tmp_path / "wheel")
 
     config = installed.config.read_text()
     result = installed.install(wheel=bad)
@@ -223,3 +252,21 @@ def test_an_upgrade_whose_migration_fails_rolls_back(installed, tmp_path):
         check=False,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_a_wheelhouse_that_cannot_serve_is_named(tmp_path):
+    root, wheelhouse = tmp_path / "root", tmp_path / "wheels"
+    command = [SYSTEM_PYTHON, str(INSTALL), "--root", str(root), "--wheelhouse", str(wheelhouse)]
+    missing = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert missing.returncode == 1
+    assert f"the wheelhouse {wheelhouse} is not a directory" in missing.stdout
+    wheelhouse.mkdir()
+    for version in ("0.1.0", "0.2.0"):
+        (wheelhouse / f"locker-{version}-py3-none-any.whl").write_bytes(b"")
+    several = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert several.returncode == 1
+    assert (
+        "holds several locker wheels" in several.stdout
+        and "name one with --wheel" in several.stdout
+    )
+    assert not (root / "opt/locker/current").exists()  # nothing half-installed
