@@ -1,14 +1,21 @@
-"""The administrator's command line, run as the installed ``locker`` console script."""
+"""The administrator's command line: ``main`` of the ``locker`` console script, run in this
+process with its own environment, standard input and output (one test runs the installed script
+itself, so the entry point is proven too; a process per command cost 2–3 s of imports each)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from kiosk.cli import main
 from locker import migrate
 from locker.clock import SystemClock
 from locker.config import load_settings
@@ -22,24 +29,47 @@ LOCKER = str(Path(sys.executable).with_name("locker"))
 SECRET = "x" * 48
 
 
-def run(
-    tmp_path: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def environment(tmp_path: Path, **env: str) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("LOCKER_")}
-    environ |= {"LOCKER_LOCKER__SECRET_KEY": SECRET, "LOCKER_LOCKER__DATA_DIR": str(tmp_path)} | env
-    return subprocess.run(
-        [LOCKER, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=environ,
-        timeout=60,
-        check=False,
+    return (
+        environ
+        | {"LOCKER_LOCKER__SECRET_KEY": SECRET, "LOCKER_LOCKER__DATA_DIR": str(tmp_path)}
+        | env
     )
 
 
+def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> Result:
+    """``locker ARGS`` as a shell would run it: exit status, standard output and error."""
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, environment(tmp_path, **env), clear=True),
+        mock.patch.object(sys, "stdin", io.StringIO(stdin)),
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse's usage errors
+            code = exit.code if isinstance(exit.code, int) else 1
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 def test_help_lists_the_commands(tmp_path):
-    result = run(tmp_path, "--help")
+    result = subprocess.run(
+        [LOCKER, "--help"],
+        capture_output=True,
+        text=True,
+        env=environment(tmp_path),
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0
     for command in ("db", "user", "apikey", "audit", "config", "serve", "demo", "hw", "sim"):
         assert command in result.stdout
