@@ -75,5 +75,5 @@ BENCHMARK = Benchmark(
     title="the bank's unlock call -> frame on the wire (one CU16 board, poller running)",
     run=run,
     full={"samples": 100, "baud": 19200, "latency_ms": 5.0},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

@@ -50,5 +50,5 @@ BENCHMARK = Benchmark(
     title="pickup by camera over HTTP (locker serve, demo bank's boards)",
     run=run,
     full={"samples": 40},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

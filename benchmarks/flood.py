@@ -220,5 +220,5 @@ BENCHMARK = Benchmark(
     title="pickup latency and controller memory under a flood of hostile requests",
     run=run,
     full={"samples": 48, "flood_s": 30.0, "clients": 3, "oversized_mb": 4.0},
-    smoke={"samples": 2, "flood_s": 0.5, "clients": 2, "oversized_mb": 0.5},
+    smoke={"samples": 1, "flood_s": 0.2, "clients": 1, "oversized_mb": 0.1},
 )

@@ -18,7 +18,7 @@ How to add a figure
            title="what is measured, in a line",
            run=run,
            full={"samples": 200},  # what `locker bench` runs
-           smoke={"samples": 2},  # what tests/benchmarks/test_smoke.py runs: seconds, not minutes
+           smoke={"samples": 1},  # what tests/benchmarks/test_smoke.py runs: minimal sizes
        )
 
 2. Give the code under test what it needs as a parameter (a limiter, a poll interval, a

@@ -64,5 +64,5 @@ BENCHMARK = Benchmark(
     title="QR decoding of a 640x480 camera frame",
     run=run,
     full={"samples": 100},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -230,9 +230,45 @@ class Served:
             self.world.close()
 
 
+_SHARING: list[tuple[ExitStack, dict[str, Served]]] = []
+"""The open :func:`shared_servers`, if any: what ends their servers, and the servers by key."""
+
+
+@contextmanager
+def shared_servers() -> Iterator[None]:
+    """While open, :func:`served` called with the same layout and options hands out one running
+    server rather than starting one per call; every server ends when this does.
+
+    For tests/benchmarks/test_smoke.py, which proves that each benchmark runs and gives its
+    figures, not what a fresh process measures (start-up is the ``startup`` benchmark's own
+    figure, which starts its own). ``locker bench`` never shares: there each benchmark's
+    figures are of a process of its own.
+    """
+    with ExitStack() as stack:
+        _SHARING.append((stack, {}))
+        try:
+            yield
+        finally:
+            _SHARING.pop()
+
+
 @contextmanager
 def served(layout: Layout | None = None, **options: Any) -> Iterator[Served]:
-    """A started :class:`Served` (the demo's bank by default) in a scratch directory."""
+    """A started :class:`Served` (the demo's bank by default) in a scratch directory, or the
+    running one of :func:`shared_servers` for the same layout and options."""
+    if not _SHARING:
+        with _started(layout, **options) as server:
+            yield server
+        return
+    stack, running = _SHARING[-1]
+    key = repr((layout, sorted(options.items())))
+    if key not in running:
+        running[key] = stack.enter_context(_started(layout, **options))
+    yield running[key]
+
+
+@contextmanager
+def _started(layout: Layout | None, **options: Any) -> Iterator[Served]:
     with tempfile.TemporaryDirectory(prefix="locker-bench-") as scratch:
         server = Served(Path(scratch), layout or demo_bank(), **options)
         try:

@@ -85,7 +85,7 @@ def _synthesis(samples: int) -> tuple[list[float], list[float]]:
         code, text = texts[n % len(texts)]
         uncached += timed(partial(service.engine.synthesise, text, code, 160), 1)
     public = [(texts.code, parts) for texts, parts in work if not any(p.private for p in parts)]
-    for code, parts in public:
+    for code, parts in public[:samples]:  # the ones timed below, answered from the cache
         service.speak(code, parts, [])
     cached: list[float] = []
     for n in range(samples):
@@ -118,5 +118,5 @@ BENCHMARK = Benchmark(
     title="speech output: screen change to audio playing (Chromium, locker serve), synthesis",
     run=run,
     full={"samples": 60},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

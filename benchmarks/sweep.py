@@ -56,5 +56,5 @@ BENCHMARK = Benchmark(
     title="door-state sweep of a bus, 19200 baud, 5 ms board latency",
     run=run,
     full={"samples": 100, "baud": 19200, "latency_ms": 5.0},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

@@ -40,5 +40,5 @@ BENCHMARK = Benchmark(
     title="pickup code over HTTP -> unlock frame (locker serve, demo bank's boards)",
     run=run,
     full={"samples": 100},
-    smoke={"samples": 2},
+    smoke={"samples": 1},
 )

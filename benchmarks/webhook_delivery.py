@@ -157,5 +157,5 @@ BENCHMARK = Benchmark(
     title="webhook delivery: lag and sustained rate (Standard Webhooks, local receiver)",
     run=run,
     full={"samples": 200, "events": 10_000},
-    smoke={"samples": 2, "events": 5},
+    smoke={"samples": 1, "events": 2},
 )

@@ -32,5 +32,5 @@ BENCHMARK = Benchmark(
     title="the simulated week (locker sim run week)",
     run=run,
     full={"days": 7, "deliveries": 300},
-    smoke={"days": 1, "deliveries": 4},
+    smoke={"days": 1, "deliveries": 2},
 )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 
 import pytest
 
 from benchmarks import harness
+from benchmarks.served import shared_servers
 from kiosk.cli import main as locker
 
 LATENCY = ("p50_ms", "p99_ms")
@@ -78,6 +80,14 @@ KEYS = {
     "webhook_delivery": {"lag_p50_ms", "lag_p99_ms", "per_minute"},
     "week": {"wall_s", "loaded", "pickups", "expiries", "messages", "codes_sent_once"},
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_server_for_the_same_options() -> Iterator[None]:
+    """The benchmarks that drive ``locker serve`` with the same layout and settings drive one
+    (each start takes seconds; start-up has a benchmark of its own, which starts its own)."""
+    with shared_servers():
+        yield
 
 
 def test_every_benchmark_module_is_known_here() -> None:
