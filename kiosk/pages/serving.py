@@ -1,6 +1,10 @@
 """uvicorn in a thread, on a port the system picks, that says when it listens.
 
-For the browser tests, which drive the real app over real sockets.
+For the browser tests, which drive the real app over real sockets. The server's worker thread
+(AnyIO's, where the app's sync routes run) starts with the server: a server a test module shares
+owns that thread from its start, instead of it starting within the first test that calls such a
+route and outliving it (a leak to tests/leaks.py). Requests one at a time reuse that worker;
+concurrent ones (a page loading) may start more, which end with the server.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import anyio
 import uvicorn
 
 
@@ -28,6 +33,7 @@ class ThreadedServer(uvicorn.Server):
         self._thread = threading.Thread(target=self.run, name="uvicorn", daemon=True)
 
     async def startup(self, sockets: Any = None) -> None:
+        await anyio.to_thread.run_sync(lambda: None)
         await super().startup(sockets)
         self.ready.set()
 
