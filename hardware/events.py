@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from locker.listeners import Listeners
 from locker.ports import EventCallback, EventKind, HardwareEvent, Unsubscribe
 
 log = logging.getLogger(__name__)
@@ -24,28 +25,13 @@ class EventHub:
     """Subscribers of one bank; a failing subscriber is logged and does not stop the others."""
 
     def __init__(self) -> None:
-        self._callbacks: list[EventCallback] = []
-        self._lock = threading.Lock()
+        self._callbacks: Listeners[EventCallback] = Listeners()
 
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
-        with self._lock:
-            self._callbacks.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
-
-        return unsubscribe
+        return self._callbacks.add(callback)
 
     def publish(self, event: HardwareEvent) -> None:
-        with self._lock:
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            try:
-                callback(event)
-            except Exception:
-                log.exception("event subscriber failed on %s", event)
+        self._callbacks.call(event, what=f"an event subscriber on {event}")
 
 
 class DoorWatch:

@@ -6,8 +6,6 @@ and a simulated bank; production builds one from the settings.
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +15,7 @@ from sqlalchemy.engine import Engine
 from locker.clock import Clock
 from locker.codes import derive_key
 from locker.config import Settings
+from locker.listeners import Listeners
 from locker.ports import (
     CompartmentReading,
     CompartmentSpec,
@@ -28,8 +27,6 @@ from locker.ports import (
     Unsubscribe,
 )
 from locker.vocabulary import DoorState
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +100,11 @@ class Core:
         self.code_key = derive_key(settings.locker.secret_key, "pickup-code")
         self.seal_key = derive_key(settings.locker.secret_key, "outbox-seal")
         self.api_key_key = derive_key(settings.locker.secret_key, "api-key")
-        self._listeners: list[Listener] = []
-        self._listeners_lock = threading.Lock()
+        self._listeners: Listeners[Listener] = Listeners()
 
     def listen(self, listener: Listener) -> Callable[[], None]:
-        with self._listeners_lock:
-            self._listeners.append(listener)
-
-        def stop() -> None:
-            with self._listeners_lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return stop
+        return self._listeners.add(listener)
 
     def publish(self, *events: DomainEvent) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for event in events:
-            for listener in listeners:
-                try:
-                    listener(event)
-                except Exception:  # a screen's listener must never break a pickup
-                    log.exception("listener failed on %s", event.kind)
+        for event in events:  # a screen's listener must never break a pickup
+            self._listeners.call(event, what=f"a listener on {event.kind}")

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from locker.audit import PERSONAL_KEYS
 from locker.core import Core
 from locker.db import after_commit, reading, transaction
 from locker.errors import NotFound
+from locker.listeners import Listeners
 from locker.models import Delivery, OutboundEvent, SinkCursor
 
 EVENT_TYPE: Final = re.compile(r"[a-z]+(_[a-z]+)*\.[a-z]+(_[a-z]+)*")
@@ -118,28 +118,11 @@ def record(
     return row
 
 
-class _Wakers:
+class _Wakers(Listeners[Callable[[], None]]):
     """The callbacks of one engine's sinks, called together after a commit that wrote events."""
 
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-
-    def add(self, callback: Callable[[], None]) -> Callable[[], None]:
-        with self._lock:
-            self._callbacks.append(callback)
-
-        def remove() -> None:
-            with self._lock:
-                if callback in self._callbacks:
-                    self._callbacks.remove(callback)
-
-        return remove
-
     def __call__(self) -> None:
-        with self._lock:
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
+        for callback in self:
             callback()
 
 

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from locker.codes import ALPHABET, CODE_LENGTH, GROUP
+from locker.listeners import Listeners
 
 _GROUP = f"[{ALPHABET}]{{{GROUP}}}"
 _CODE = re.compile(
@@ -49,21 +50,13 @@ class Inbox:
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         self._entries: list[Entry] = [dict(e) for e in entries]
         self._changed = threading.Condition()
-        self._watchers: list[Callable[[], None]] = []
+        self._watchers: Listeners[Callable[[], None]] = Listeners()
 
     def watch(self, watcher: Callable[[], None]) -> Callable[[], None]:
         """Call ``watcher()`` after every message, in the stand-in's thread, before the stand-in
         answers the sender (so a world saved by it never misses a message counted as sent).
         Returns the function that stops it."""
-        with self._changed:
-            self._watchers.append(watcher)
-
-        def stop() -> None:
-            with self._changed:
-                if watcher in self._watchers:
-                    self._watchers.remove(watcher)
-
-        return stop
+        return self._watchers.add(watcher)
 
     def add_sms(self, to: str, body: str) -> Entry:
         return self._add({"channel": "sms", "to": to, "body": body, "code": find_code(body)})
@@ -77,8 +70,7 @@ class Inbox:
         with self._changed:
             self._entries.append(entry)
             self._changed.notify_all()
-            watchers = list(self._watchers)
-        for watcher in watchers:
+        for watcher in self._watchers:  # a failing save fails the send: it is not lost
             watcher()
         return copy.deepcopy(entry)
 

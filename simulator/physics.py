@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from locker.listeners import Listeners
+
 Listener = Callable[[str], None]
 
 
@@ -66,8 +68,8 @@ class BankPhysics:
         self._boards = {board: BoardFaults() for board in boards}
         self._silent = dict.fromkeys(buses, False)
         self._changed = threading.Condition()
-        self._listeners: list[Listener] = []
-        self._watchers: list[Callable[[], None]] = []
+        self._listeners: Listeners[Listener] = Listeners()
+        self._watchers: Listeners[Callable[[], None]] = Listeners()
 
     # ------------------------------------------------------------------ reading
 
@@ -97,20 +99,15 @@ class BankPhysics:
             return self._changed.wait_for(lambda: condition(self), timeout)
 
     def listen(self, listener: Listener) -> Callable[[], None]:
-        with self._changed:
-            self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._listeners.add(listener)
 
     def watch(self, watcher: Callable[[], None]) -> Callable[[], None]:
         """Call ``watcher()`` after any change at all (compartments and faults), e.g. to save."""
-        with self._changed:
-            self._watchers.append(watcher)
-        return lambda: self._watchers.remove(watcher) if watcher in self._watchers else None
+        return self._watchers.add(watcher)
 
     def _notify(self, labels: Iterable[str]) -> None:
         """Tell listeners and watchers, outside the lock, in the thread that made the change."""
-        with self._changed:
-            listeners, watchers = list(self._listeners), list(self._watchers)
+        listeners, watchers = list(self._listeners), list(self._watchers)
         for label in labels:
             for listener in listeners:
                 listener(label)

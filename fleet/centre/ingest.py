@@ -35,6 +35,7 @@ from fleet.contract import (
     topic,
 )
 from locker.clock import Clock
+from locker.listeners import Listeners
 
 log = logging.getLogger(__name__)
 SUBSCRIPTIONS = [Topic.STATUS, Topic.STATE, Topic.HEARTBEAT, Topic.EVENTS, Topic.ANSWERS]
@@ -65,7 +66,7 @@ class Ingest:
         self.clock = clock
         self.batch_max = batch_max
         self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=QUEUE_MAX)
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[Listener] = Listeners()
         self._connected = threading.Event()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
@@ -83,8 +84,7 @@ class Ingest:
         self.client.on_message = self._on_message
 
     def listen(self, listener: Listener) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._listeners.add(listener)
 
     @property
     def connected(self) -> bool:
@@ -171,8 +171,4 @@ class Ingest:
         for box_id, seq in outcome.receipts.items():
             receipt = Receipt(box_id=box_id, sent_at=now, stored_through=seq)
             self.client.publish(topic(box_id, Topic.RECEIPTS), receipt.wire(), qos=1)
-        for listener in list(self._listeners):
-            try:
-                listener(outcome)
-            except Exception:
-                log.exception("an ingest listener failed")
+        self._listeners.call(outcome, what="an ingest listener")

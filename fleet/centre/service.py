@@ -27,6 +27,7 @@ from fleet.centre.ingest import Ingest
 from fleet.centre.relay import Relay
 from fleet.centre.store import Outcome
 from locker.clock import Clock, SystemClock
+from locker.listeners import Listeners
 
 log = logging.getLogger(__name__)
 Changed = Callable[[set[str]], None]
@@ -48,8 +49,7 @@ class Centre:
         self.engine: Engine | None = None
         self.ingest: Ingest | None = None
         self.relay: Relay | None = None
-        self._listeners: list[Changed] = []
-        self._lock = threading.Lock()
+        self._listeners: Listeners[Changed] = Listeners()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self._started = False
@@ -91,26 +91,11 @@ class Centre:
 
     def listen(self, listener: Changed) -> Callable[[], None]:
         """``listener(box_ids)`` after anything about those boxes changed (for live pages)."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def stop() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return stop
+        return self._listeners.add(listener)
 
     def _changed(self, boxes: set[str]) -> None:
-        if not boxes:
-            return
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(boxes)
-            except Exception:
-                log.exception("a change listener failed")
+        if boxes:
+            self._listeners.call(boxes, what="a change listener")
 
     def _ingested(self, outcome: Outcome) -> None:
         self._changed(outcome.changed)
