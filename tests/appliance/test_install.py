@@ -69,14 +69,14 @@ class Installed:
 
 def build_wheelhouse(into: Path) -> Path:
     """The checkout's wheel and every dependency's, for the Python the appliance runs on: what
-    docs/operations.md has a technician prepare for a box without internet."""
-    pip = [sys.executable, "-m", "pip", "--python", SYSTEM_PYTHON]
-    subprocess.run(
-        [*pip, "wheel", "-q", "-w", str(into), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    docs/operations.md has a technician prepare for a box without internet. The wheel is built
+    with the development venv's setuptools (no isolated build environment to fill first)."""
+    pip = [sys.executable, "-m", "pip", "-q"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(into), str(ROOT)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    wheel = next(into.glob("locker-*.whl"))
+    dependencies = [*pip, "--python", SYSTEM_PYTHON, "wheel", "-w", str(into), str(wheel)]
+    subprocess.run(dependencies, check=True, capture_output=True, timeout=600)
     return into
 
 
