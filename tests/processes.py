@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import threading
@@ -85,6 +86,17 @@ class Child:
         value = self.changes.wait_for(lambda: self.ended or started(), START_S, what)
         assert not self.ended, self.log.read_text()
         return value
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Ask the process to end with ``sig``; SIGKILL if it has not after ``timeout``; its
+        exit status. The output is still read to its end (:meth:`close` lets go of it)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
     def died(self) -> bool:
         return self.ended

@@ -131,12 +131,7 @@ class WorldProcess:
     def close(self) -> None:
         self.stream.close()
         self.http.close()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.child.stop(signal.SIGTERM, 10)
         self.child.close()
 
 
@@ -228,12 +223,8 @@ class ControllerProcess:
         if self.stream is not None:  # hang up first: a stopping server waits for open streams
             self.stream.close()
             self.stream = None
-        if self.child is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.child is not None:
+            self.child.stop(signal.SIGTERM, 15)
         self._forget()
         self.http.close()
 

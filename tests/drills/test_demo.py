@@ -76,12 +76,8 @@ class Demo:
         for stream in self.streams:  # hang up first: a stopping server waits for open streams
             stream.close()
         self.streams = []
-        if self.child is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.child is not None:
+            self.child.stop(signal.SIGINT, 20)
         self._forget()
         self.http.close()
 

@@ -102,7 +102,6 @@ def test_serve_with_demo_key_and_a_key_of_its_own(broker, centre_db, credentials
         changes,
         notify=True,
     )
-    server = centre.process
     try:
         centre.wait_started(lambda: centre.ready, "the centre says READY=1")
         base = f"http://127.0.0.1:{port}"
@@ -139,8 +138,7 @@ def test_serve_with_demo_key_and_a_key_of_its_own(broker, centre_db, credentials
         assert keys.revoke(db.make_engine(centre_db), "registry", SystemClock().now())
         assert httpx.get(f"{base}/api/v1/fleet/boxes", headers=own).status_code == 401
     finally:
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(30) == 0
+        assert centre.stop(signal.SIGTERM, 30) == 0
         centre.close()
 
 

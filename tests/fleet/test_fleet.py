@@ -108,13 +108,8 @@ class BoxProcess:
                 return []
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
         try:
-            return self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+            return self.child.stop(sig, 30)
         finally:
             self.child.close()
 
