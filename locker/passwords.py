@@ -7,13 +7,15 @@ keyboard patterns) must score it at least :data:`MIN_SCORE` of 4, counting the u
 the installation's name as known words. Its first 72 characters are scored (zxcvbn's own
 limit; a longer passphrase is judged by its start). User names are letters, digits and
 ``. _ - @``, 1 to 64 characters: printable, no spaces, nothing that breaks a log line.
+
+zxcvbn is imported when a password is first checked, not with this module: its word lists
+take 13 MB of memory, and a controller that runs for months sets a password a few times, so
+``locker serve`` starts without them (tests/core/test_memory.py).
 """
 
 from __future__ import annotations
 
 import re
-
-from zxcvbn import zxcvbn
 
 from locker.errors import InvalidInput
 
@@ -48,6 +50,8 @@ def check_password(password: str, *, known: tuple[str, ...] = ()) -> None:
         )
     if not password.strip():
         raise InvalidInput("password", "a password is not only spaces", "password_weak")
+    from zxcvbn import zxcvbn  # noqa: PLC0415 - 13 MB of word lists, see the module's note
+
     verdict = zxcvbn(password[:SCORED], user_inputs=[k for k in known if k])
     if verdict["score"] < MIN_SCORE:
         feedback = verdict.get("feedback") or {}
