@@ -178,7 +178,8 @@ def build_release(paths: Paths, wheel: Path | None, wheelhouse: Path | None = No
     staging = Path(tempfile.mkdtemp(prefix=".new-", dir=paths.releases))
     try:
         current = paths.current.resolve() if paths.current.is_symlink() else None
-        if current is not None and (current / "bin" / "python").exists():
+        copied = current is not None and (current / "bin" / "python").exists()
+        if current is not None and copied:
             say(f"building the new release from a copy of {current.name} (only changes download)")
             shutil.copytree(current, staging, symlinks=True, dirs_exist_ok=True)
             _repoint(staging, current)
@@ -195,8 +196,9 @@ def build_release(paths: Paths, wheel: Path | None, wheelhouse: Path | None = No
         requirement = f"{wheel}[pi]" if platform.machine() == "aarch64" else str(wheel)
         source = f"from {wheelhouse}" if wheelhouse is not None else "from the package index"
         say(f"installing {wheel.name} and its dependencies ({source})")
-        reinstall = [*pip, "install", *index, "--force-reinstall", "--no-deps", str(wheel)]
-        run(reinstall, what="pip install")
+        if copied:  # the copy holds its own locker, perhaps of this very version: replace it
+            reinstall = [*pip, "install", *index, "--force-reinstall", "--no-deps", str(wheel)]
+            run(reinstall, what="pip install")
         run([*pip, "install", *index, requirement], what="pip install (dependencies)")
         shutil.rmtree(staging / ".wheel", ignore_errors=True)
         version = wheel.name.split("-")[1]

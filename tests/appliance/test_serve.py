@@ -58,24 +58,18 @@ def test_logs_are_one_line_per_event_with_levels_and_no_personal_data(
     import requests
 
     config = write_config(tmp_path, boards)
-    subprocess.run(
-        [str(DEV_LOCKER), "--config", str(config), "db", "upgrade"],
-        env=clean_environ(),
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    key = subprocess.run(
-        [str(DEV_LOCKER), "--config", str(config), "apikey", "create", "office", "--role", "clerk"],
-        env=clean_environ(),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout.strip()
-    served = start_serve(DEV_LOCKER, config, notify_socket, journal=True)
-    secrets = ["Erika Mustermann", "+4915123456789", "erika@example.org", "1990-05-17", key]
+    create = ["apikey", "create", "office", "--role", "clerk"]
+    served = start_serve(DEV_LOCKER, config, notify_socket, journal=True)  # migrates first
     try:
+        key = subprocess.run(  # as a technician does on the running box
+            [str(DEV_LOCKER), "--config", str(config), *create],
+            env=clean_environ(),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        secrets = ["Erika Mustermann", "+4915123456789", "erika@example.org", "1990-05-17", key]
         headers = {"Authorization": f"Bearer {key}"}
         body = {
             "reference": "LOG-1",
