@@ -29,6 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from benchmarks.harness import Benchmark, Figure, Target, latency_figures, percentiles, rss_mb
 from benchmarks.served import Kiosk, Stored, served
@@ -36,6 +37,8 @@ from locker.codes import ALPHABET, CODE_LENGTH
 
 CITIZEN = "127.0.0.1"
 FLOODER = "127.0.0.2"
+SERVED: dict[str, Any] = {"settings": {"security": {"kiosk_addresses": [CITIZEN, FLOODER]}}}
+"""The :func:`~benchmarks.served.served` options: the flooder is a kiosk address too."""
 BOMB_SIDE = 12_000
 STATUSES = ("403", "404", "413", "429", "503", "other_4xx", "5xx", "closed")
 """How the flood's requests ended; ``closed``: the controller closed the connection before
@@ -160,8 +163,7 @@ def run(samples: int, flood_s: float, clients: int, oversized_mb: float) -> list
     bomb_png()  # made before anything is timed
     quiet: list[float] = []
     flooded: list[float] = []
-    settings = {"security": {"kiosk_addresses": [CITIZEN, FLOODER]}}
-    with served(settings=settings) as server:
+    with served(**SERVED) as server:
         kiosk = server.kiosk
         kiosk.cycles(samples, timed_pickups(kiosk, quiet))
         baseline_mb = rss_mb(server.pid)

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -221,10 +221,15 @@ class Served:
             self._kiosk = Kiosk(self)
         return self._kiosk
 
+    def hang_up(self) -> None:
+        """Close the kiosk's connections (its next request opens them again): what a benchmark
+        handed a shared server opened is closed when it is done."""
+        if self._kiosk is not None:
+            self._kiosk.close()
+
     def close(self) -> None:
         try:
-            if self._kiosk is not None:
-                self._kiosk.close()
+            self.hang_up()
             self.stop()
         finally:
             self.world.close()
@@ -235,9 +240,12 @@ _SHARING: list[tuple[ExitStack, dict[str, Served]]] = []
 
 
 @contextmanager
-def shared_servers() -> Iterator[None]:
+def shared_servers(start: Iterable[Mapping[str, Any]] = ()) -> Iterator[None]:
     """While open, :func:`served` called with the same layout and options hands out one running
-    server rather than starting one per call; every server ends when this does.
+    server rather than starting one per call; every server ends when this does. The servers for
+    the :func:`served` options in ``start`` are started at once, before any benchmark asks for
+    them: their threads and sockets (the world's bus and stand-ins) are this context's from its
+    start, not of whichever benchmark asked first (tests/leaks.py counts them against a test).
 
     For tests/benchmarks/test_smoke.py, which proves that each benchmark runs and gives its
     figures, not what a fresh process measures (start-up is the ``startup`` benchmark's own
@@ -247,6 +255,9 @@ def shared_servers() -> Iterator[None]:
     with ExitStack() as stack:
         _SHARING.append((stack, {}))
         try:
+            for options in start:
+                with served(**options):
+                    pass
             yield
         finally:
             _SHARING.pop()
@@ -264,7 +275,10 @@ def served(layout: Layout | None = None, **options: Any) -> Iterator[Served]:
     key = repr((layout, sorted(options.items())))
     if key not in running:
         running[key] = stack.enter_context(_started(layout, **options))
-    yield running[key]
+    try:
+        yield running[key]
+    finally:
+        running[key].hang_up()
 
 
 @contextmanager

@@ -2,7 +2,8 @@
 
 Timings are never asserted here (benchmarks are measured, not passed or failed): only that each
 figure exists, is a finite number with a unit and a label, and that ``locker bench`` prints them
-as a table and as JSON. The keys are the contract docs/performance.md describes.
+as a table and as JSON. The keys are the contract docs/performance.md describes. Every test
+runs under the leak check (tests/leaks.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks import harness
+from benchmarks import camera_pickup, flood, harness
 from benchmarks.served import shared_servers
 from kiosk.cli import main as locker
+
+from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 LATENCY = ("p50_ms", "p99_ms")
 KEYS = {
@@ -82,11 +85,17 @@ KEYS = {
 }
 
 
+SHARED = ({}, camera_pickup.SERVED, flood.SERVED)
+"""The :func:`~benchmarks.served.served` options the benchmarks ask for (the default: unlock,
+controller_cpu, controller_rss, speech)."""
+
+
 @pytest.fixture(scope="module", autouse=True)
 def one_server_for_the_same_options() -> Iterator[None]:
     """The benchmarks that drive ``locker serve`` with the same layout and settings drive one
-    (each start takes seconds; start-up has a benchmark of its own, which starts its own)."""
-    with shared_servers():
+    (each start takes seconds; start-up has a benchmark of its own, which starts its own),
+    started here, before the leak check of the first benchmark that uses it begins."""
+    with shared_servers(start=SHARED):
         yield
 
 
