@@ -12,12 +12,9 @@ import pytest
 import requests
 
 from kiosk.cli import main
-from locker import migrate
-from locker.config import load_settings
-from locker.db import make_engine
 from runtime import backup
 
-from .conftest import DEV_LOCKER, clean_environ, layout_toml, write_config
+from .conftest import DEV_LOCKER, clean_environ, layout_toml, migrate_database, write_config
 
 
 @dataclass
@@ -58,10 +55,7 @@ def world(tmp_path_factory) -> Iterator[World]:
     try:
         config = write_config(where, where / "links" / "rs485", **ready_sections(ready))
         config.chmod(0o640)
-        settings = load_settings(config, environ={})
-        engine = make_engine(settings.database_url)
-        migrate.upgrade(engine)
-        engine.dispose()
+        settings = migrate_database(DEV_LOCKER, config)
         settings.locker.data_dir.chmod(0o750)
         (settings.locker.data_dir / "locker.db").chmod(0o600)
         backup.take(settings)

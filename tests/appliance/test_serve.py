@@ -8,7 +8,14 @@ import subprocess
 import pytest
 
 from ..conftest import self_signed_certificate
-from .conftest import DEV_LOCKER, clean_environ, free_port, start_serve, write_config
+from .conftest import (
+    DEV_LOCKER,
+    clean_environ,
+    free_port,
+    migrate_database,
+    start_serve,
+    write_config,
+)
 
 
 def test_serve_notifies_systemd_and_answers_healthz(tmp_path, boards, notify_socket):
@@ -128,10 +135,9 @@ def test_a_port_in_use_is_one_clear_message(tmp_path):
     port = taken.getsockname()[1]
     try:
         environ = clean_environ(LOCKER_KIOSK__PORT=str(port))
-        command = [str(DEV_LOCKER), "--config", str(config)]
-        subprocess.run([*command, "db", "upgrade"], env=environ, check=True, capture_output=True)
+        migrate_database(DEV_LOCKER, config)
         result = subprocess.run(
-            [*command, "serve"],
+            [str(DEV_LOCKER), "--config", str(config), "serve"],
             env=environ,
             capture_output=True,
             text=True,
