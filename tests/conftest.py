@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +34,26 @@ def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     return load_settings(environ={}, overrides=overrides)
 
 
+_MIGRATED: list[Path] = []
+
+
+def migrated_database(path: Path) -> Path:
+    """Put an empty database at the newest schema at ``path`` (SQLite): a copy of one migrated
+    once per test run, since migrating on every test took seconds there under load. The copy
+    is what migrating gives (the migrations only create, no row depends on when they ran);
+    tests/core/test_migrations.py migrates for real."""
+    if not _MIGRATED:
+        directory = Path(tempfile.mkdtemp(prefix="locker-migrated-"))
+        atexit.register(shutil.rmtree, directory, True)
+        engine = make_engine(f"sqlite:///{directory / 'locker.db'}")
+        migrate.upgrade(engine)
+        engine.dispose()  # the last connection closed: the WAL is in the file, and gone
+        _MIGRATED.append(directory / "locker.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_MIGRATED[0], path)
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
@@ -40,12 +63,15 @@ def settings(tmp_path: Path) -> Settings:
 def engine(tmp_path: Path) -> Iterator[Engine]:
     """A migrated database: a fresh SQLite file, or with ``PYTEST_LOCKER_DATABASE_URL`` set (for
     example to a throwaway PostgreSQL), that database with its schema dropped and rebuilt."""
-    url = os.environ.get("PYTEST_LOCKER_DATABASE_URL") or f"sqlite:///{tmp_path / 'locker.db'}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    migrate.upgrade(engine)
+    url = os.environ.get("PYTEST_LOCKER_DATABASE_URL") or None
+    if url is None:
+        engine = make_engine(f"sqlite:///{migrated_database(tmp_path / 'locker.db')}")
+    else:
+        engine = make_engine(url)
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        migrate.upgrade(engine)
     yield engine
     engine.dispose()
 

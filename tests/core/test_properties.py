@@ -43,7 +43,7 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from locker import codes, migrate
+from locker import codes
 from locker.clock import ManualClock
 from locker.db import make_engine, reading
 from locker.errors import (
@@ -64,7 +64,7 @@ from locker.vocabulary import CompartmentState as C
 from locker.vocabulary import DeliveryState as D
 from locker.vocabulary import DocumentType, Size
 
-from ..conftest import make_settings
+from ..conftest import make_settings, migrated_database
 from .scripted_bank import ScriptedBank
 from .support import build_core, code_sent, new_delivery
 
@@ -73,7 +73,6 @@ BANK = [("A01", Size.S, 1), ("A02", Size.S, 2), ("A03", Size.M, 3), ("A04", Size
 RARELY = st.sampled_from([True, False, False, False])
 HOW_FAR = st.sampled_from([0, 1, 2, 3, 3, 3, 3, 3])
 HOLDS = {D.LOADING, D.STORED, D.COLLECTING, D.EXPIRED, D.RETRIEVING}
-_TEMPLATE: Path | None = None
 _SHARED: tuple[Path, Engine] | None = None
 SCRATCH = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
@@ -108,18 +107,6 @@ class FragileBank(ScriptedBank):
         return result
 
 
-def template_db() -> Path:
-    """Migrate once; every example starts from a copy (migrating 500 times is slow)."""
-    global _TEMPLATE
-    if _TEMPLATE is None:
-        path = Path(tempfile.mkdtemp()) / "template.db"
-        engine = make_engine(f"sqlite:///{path}")
-        migrate.upgrade(engine)
-        engine.dispose()
-        _TEMPLATE = path
-    return _TEMPLATE
-
-
 def fresh_database() -> tuple[Path, Engine]:
     """A directory holding a copy of the template, and the one engine every example uses.
 
@@ -133,7 +120,7 @@ def fresh_database() -> tuple[Path, Engine]:
         _SHARED = directory, make_engine(f"sqlite:///{directory / 'locker.db'}")
     directory, engine = _SHARED
     directory.mkdir(exist_ok=True)
-    shutil.copy(template_db(), directory / "locker.db")
+    migrated_database(directory / "locker.db")
     return directory, engine
 
 

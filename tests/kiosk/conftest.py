@@ -19,7 +19,7 @@ from locker.vocabulary import Role
 from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
-from ..conftest import make_settings
+from ..conftest import make_settings, migrated_database
 from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import WAIT_S, Changes, wake_on_world
 
@@ -92,14 +92,21 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path) -> Iterator[Stack]:
-    with running_stack(tmp_path) as built:
+def stack(request, tmp_path) -> Iterator[Stack]:
+    """A whole controller; with the staff accounts unless the test's module sets
+    ``STAFF_ACCOUNTS = False`` (none of its tests signs in: three argon2 hashes fewer, seconds
+    per test on a loaded machine)."""
+    with running_stack(tmp_path, staff=getattr(request.module, "STAFF_ACCOUNTS", True)) as built:
         yield built
 
 
 @contextmanager
-def running_stack(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Stack]:
-    """The whole controller with its app, ``sections`` overriding settings (e.g. security)."""
+def running_stack(
+    tmp_path: Path, *, staff: bool = True, **sections: dict[str, Any]
+) -> Iterator[Stack]:
+    """The whole controller with its app, ``sections`` overriding settings (e.g. security):
+    an API key for each of ``KEYS`` and, with ``staff``, a staff account for each role
+    (``<role>1``, ``PASSWORD``)."""
     world = build_world()
     try:
         settings = make_settings(
@@ -109,6 +116,8 @@ def running_stack(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Stack]
             **world.standin_settings(),
             **sections,
         )
+        if not settings.database.url:  # what migrate_on_start would make, made faster
+            migrated_database(settings.locker.data_dir / "locker.db")
         controller = world_controller(
             world, settings, migrate_on_start=True, housekeeping_interval_s=3600
         )
@@ -122,7 +131,7 @@ def running_stack(tmp_path: Path, **sections: dict[str, Any]) -> Iterator[Stack]
             for role, key in KEYS.items():
                 roles = frozenset(Role) if role == "all" else frozenset({Role(role)})
                 accounts.create_api_key(core, role, roles, actor="test", key=key)
-                if role != "all":
+                if staff and role != "all":
                     accounts.add_user(core, f"{role}1", PASSWORD, roles, actor="test")
             yield Stack(client, controller, world, changes)
     finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .conftest import Stack
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 
 def alarms(stack: Stack, role: str = "clerk", query: str = "") -> list[dict]:
     answer = stack.client.get(f"/api/v1/alarms{query}", headers=stack.as_role(role))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from .conftest import Stack
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 PHONE = "+4915123456789"
 OTHER = "+4915199988877"
 

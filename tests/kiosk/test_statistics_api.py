@@ -8,6 +8,8 @@ import json
 
 from kiosk.cli import main
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 
 def test_statistics_need_staff_and_check_their_period(stack):
     stack.announce("S-1")

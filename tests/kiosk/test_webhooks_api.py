@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 
 def test_webhook_endpoints_lifecycle(stack):
     admin = stack.as_role("admin")

@@ -23,7 +23,6 @@ from PIL import Image
 from pyzbar.pyzbar import ZBarSymbol, decode
 from sqlalchemy.engine import Engine
 
-from locker import migrate
 from locker.clock import ManualClock
 from locker.config import load_settings
 from locker.core import Core, NoBank
@@ -43,6 +42,7 @@ from simulator.inbox import Inbox
 from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 
+from ..conftest import migrated_database
 from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 BIRTHDAY = date(1990, 5, 17)
@@ -154,9 +154,8 @@ def make_core(
         for name, values in sections.items():
             overrides.setdefault(name, {}).update(values)
         settings = load_settings(overrides=overrides, environ={})
-        engine = make_engine(f"sqlite:///{tmp_path}/t{len(engines)}.db")
+        engine = make_engine(f"sqlite:///{migrated_database(tmp_path / f't{len(engines)}.db')}")
         engines.append(engine)
-        migrate.upgrade(engine)
         core = Core(engine, ManualClock(), settings, FakeBank())
         sync_compartments(core)
         receiver.core = core

@@ -15,6 +15,8 @@ from simulator.world import STATE_FILE, WorldStateError, build_world
 
 from .conftest import every_byte_under
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 
 def test_healthz_fails_on_a_corrupted_database(stack):
     assert stack.client.get("/healthz").json()["database"] == "ok"
