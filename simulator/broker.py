@@ -25,10 +25,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
+
+from simulator.readiness import NotifySocket
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "mosquitto" / "locker.conf"
@@ -155,21 +156,22 @@ class LocalBroker:
     def start(self, timeout: float = 10.0) -> Self:
         if self._process is not None and self._process.poll() is None:
             return self
+        notify = NotifySocket("mosquitto")
         self._process = subprocess.Popen(  # noqa: S603 - Debian's broker on our config
             [executable("mosquitto"), "-c", str(self.directory / "mosquitto.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            env=notify.environ(),
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                err = self._process.stderr.read().decode() if self._process.stderr else ""
-                raise BrokerError(f"mosquitto exited: {err}{self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+        try:
+            ready = notify.wait_ready(self._process, timeout)  # READY=1: its listeners are bound
+        finally:
+            notify.close()
+        if ready:
+            return self
+        if self._process.poll() is not None:
+            err = self._process.stderr.read().decode() if self._process.stderr else ""
+            raise BrokerError(f"mosquitto exited: {err}{self.log}")
         self.kill()
         raise BrokerError(f"mosquitto did not listen on {self.port} within {timeout} s: {self.log}")
 

@@ -16,11 +16,11 @@ import pwd
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Self
 
 from simulator.broker import free_port, service_dir
+from simulator.readiness import NotifySocket
 
 BIN = Path("/usr/lib/postgresql")
 
@@ -73,6 +73,7 @@ class LocalPostgres:
                 check=True,
                 capture_output=True,
             )
+        notify = NotifySocket("postgres")
         log = open(self.directory / "postgres.log", "ab")  # noqa: SIM115 - the server's stderr
         if self._as_postgres:
             user = pwd.getpwnam("postgres")
@@ -93,20 +94,17 @@ class LocalPostgres:
             ),
             stdout=log,
             stderr=log,
+            env=notify.environ(),
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise PostgresError(f"postgres exited: {self.log}")
-            ready = subprocess.run(  # noqa: S603
-                [str(self._bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                capture_output=True,
-                check=False,
-            )
-            if ready.returncode == 0:
-                return self
-            time.sleep(0.1)
+        try:
+            ready = notify.wait_ready(self._process, timeout)  # READY=1: it takes connections
+        finally:
+            notify.close()
+        if ready:
+            return self
+        if self._process.poll() is not None:
+            raise PostgresError(f"postgres exited: {self.log}")
         self.stop()
         raise PostgresError(f"postgres did not start within {timeout} s: {self.log}")
 
