@@ -100,6 +100,14 @@ def stack(request, tmp_path) -> Iterator[Stack]:
         yield built
 
 
+@pytest.fixture
+def staffed_stack(tmp_path) -> Iterator[Stack]:
+    """A whole controller with the staff accounts, for the tests that sign in in a module that
+    otherwise does without (``STAFF_ACCOUNTS = False``)."""
+    with running_stack(tmp_path) as built:
+        yield built
+
+
 @contextmanager
 def running_stack(
     tmp_path: Path, *, staff: bool = True, **sections: dict[str, Any]

@@ -9,6 +9,8 @@ import qrcode
 
 from .conftest import PASSWORD
 
+STAFF_ACCOUNTS = False  # only the tests that sign in take staffed_stack (conftest.py: stack)
+
 DOB = "1990-05-17"
 
 
@@ -341,8 +343,8 @@ def test_cancel_then_retrieve(stack):
     assert again.status_code == 409 and again.json()["error"] == "illegal_transition"
 
 
-def test_session_sign_in_csrf_and_sign_out(stack):
-    client = stack.client
+def test_session_sign_in_csrf_and_sign_out(staffed_stack):
+    client = staffed_stack.client
     wrong = client.post("/api/v1/session", json={"username": "clerk1", "password": "nope"})
     assert wrong.status_code == 401
     signed = client.post("/api/v1/session", json={"username": "clerk1", "password": PASSWORD})
@@ -363,10 +365,12 @@ def test_session_sign_in_csrf_and_sign_out(stack):
     assert client.get("/api/v1/deliveries").status_code == 401
 
 
-def test_staff_lockout_after_failed_sign_ins(stack):
+def test_staff_lockout_after_failed_sign_ins(staffed_stack):
     for _ in range(5):
-        stack.client.post("/api/v1/session", json={"username": "admin1", "password": "x"})
-    locked = stack.client.post("/api/v1/session", json={"username": "admin1", "password": PASSWORD})
+        staffed_stack.client.post("/api/v1/session", json={"username": "admin1", "password": "x"})
+    locked = staffed_stack.client.post(
+        "/api/v1/session", json={"username": "admin1", "password": PASSWORD}
+    )
     assert locked.status_code == 429 and "Retry-After" in locked.headers
 
 

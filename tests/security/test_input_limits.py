@@ -19,6 +19,8 @@ from PIL import Image
 from kiosk.api import pickup as pickup_api
 from kiosk.body_limit import DEFAULT_LIMIT
 
+STAFF_ACCOUNTS = False  # no test here signs in (tests/kiosk/conftest.py: stack)
+
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width``×``height`` (a 20000×20000 bomb compresses to
