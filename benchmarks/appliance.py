@@ -20,7 +20,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from benchmarks.harness import Benchmark, Figure, Target, cpu_seconds, rss_mb
 from benchmarks.served import Served, demo_bank
+from simulator.readiness import NotifySocket
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
@@ -64,21 +64,24 @@ def size_mb(path: Path) -> float:
     return total / 2**20
 
 
-def serve_until_ready(
-    locker: Path, config: Path, notify: socket.socket, path: Path
-) -> tuple[subprocess.Popen[bytes], float]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("LOCKER_", "NOTIFY_"))}
-    environ |= {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "30000000"}
+def serve_until_ready(locker: Path, config: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Spawn the installed ``locker serve``; the seconds until it said ``READY=1``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LOCKER_", "NOTIFY_"))}
+    notify = NotifySocket("locker-appliance")
     started = time.monotonic()
     process = subprocess.Popen(
         [str(locker), "--config", str(config), "serve"],
-        env=environ,
+        env=notify.environ(clean) | {"WATCHDOG_USEC": "30000000"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    notify.settimeout(120)
-    while b"READY=1" not in notify.recv(4096).split(b"\n"):
-        pass
+    try:
+        if not notify.wait_ready(process, 120):
+            process.kill()
+            process.wait()
+            raise RuntimeError("locker serve ended or did not say READY=1 within 120 s")
+    finally:
+        notify.close()
     return process, time.monotonic() - started
 
 
@@ -97,13 +100,10 @@ def run(runs: int, install_it: int = 1, requests: int = 100) -> list[Figure]:
             locker = Path(sys.executable).with_name("locker")
             release = Path(sys.prefix)
         server = Served(work, demo_bank())
-        notify_path = work / "notify.sock"
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(str(notify_path))
         timings, cpu, rss = [], [], 0.0
         try:
             for attempt in range(runs):
-                process, seconds = serve_until_ready(locker, server.config, notify, notify_path)
+                process, seconds = serve_until_ready(locker, server.config)
                 timings.append(seconds)
                 cpu.append(cpu_seconds(process.pid))
                 try:
@@ -119,7 +119,6 @@ def run(runs: int, install_it: int = 1, requests: int = 100) -> list[Figure]:
                 finally:
                     stop(process)
         finally:
-            notify.close()
             server.close()
         installed = size_mb(release)
     return [

@@ -45,6 +45,7 @@ from locker.db import make_engine
 from locker.services.accounts import create_api_key
 from locker.vocabulary import Role
 from simulator.inbox import Entry
+from simulator.readiness import NotifySocket
 from simulator.virtual_hardware import load_demo_layout
 from simulator.world import SimulatedWorld, build_world
 
@@ -178,20 +179,28 @@ class Served:
         return self.process.pid
 
     def start(self, timeout: float = 60.0) -> float:
-        """Spawn ``locker serve``; the seconds until ``/healthz`` answered 200."""
+        """Spawn ``locker serve``; the seconds until it said ``READY=1`` (sd_notify, as systemd
+        hears it: database checked, bank reconciled, listeners bound) and ``/healthz`` answered."""
         started = time.monotonic()
+        notify = NotifySocket("locker-bench")
         log = (self.workdir / "serve.log").open("ab")
         self.process = subprocess.Popen(
-            [LOCKER, "--config", str(self.config), "serve"], stdout=log, stderr=log
+            [LOCKER, "--config", str(self.config), "serve"],
+            stdout=log,
+            stderr=log,
+            env=notify.environ(),
         )
         log.close()
-        pause = threading.Event()
-        while not self._healthy():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"locker serve ended; see {self.workdir / 'serve.log'}")
-            if time.monotonic() - started > timeout:
-                raise TimeoutError("locker serve did not answer /healthz in time")
-            pause.wait(0.01)  # the process gives no other sign of being ready
+        try:
+            ready = notify.wait_ready(self.process, timeout)
+        finally:
+            notify.close()
+        if not ready and self.process.poll() is not None:
+            raise RuntimeError(f"locker serve ended; see {self.workdir / 'serve.log'}")
+        if not ready:
+            raise TimeoutError(f"locker serve did not say READY=1 within {timeout} s")
+        if not self._healthy():
+            raise RuntimeError(f"locker serve is ready but /healthz is not 200; see {log.name}")
         return time.monotonic() - started
 
     def _healthy(self) -> bool:
