@@ -10,13 +10,14 @@ their own in the abstract namespace and wait on that datagram, or on the process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import select
 import socket
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 class NotifySocket:
@@ -49,5 +50,21 @@ class NotifySocket:
         finally:
             os.close(ended)
 
+    def listen(self, on_ready: Callable[[], None]) -> None:
+        """Call ``on_ready()`` at each ``READY=1`` until :meth:`close` (blocks: a thread's
+        target, for a test that waits on its own events)."""
+        while True:
+            try:
+                message = self._socket.recv(4096)
+            except OSError:
+                return
+            if not message:  # our own wake-up from close()
+                return
+            if b"READY=1" in message.split(b"\n"):
+                on_ready()
+
     def close(self) -> None:
+        """Wake :meth:`listen` and let the socket go; idempotent."""
+        with contextlib.suppress(OSError):
+            self._socket.sendto(b"", "\0" + self.name)
         self._socket.close()

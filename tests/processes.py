@@ -8,16 +8,15 @@ instead of asking the process again and again whether it is up yet.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from simulator.readiness import NotifySocket
 
 from .waiting import Changes
 
@@ -43,30 +42,20 @@ class Child:
         self.ready = False
         self.ended = False
         env = dict(os.environ)
-        self._notify: socket.socket | None = None
+        self._notify: NotifySocket | None = None
         if notify:
-            name = f"locker-drill-{secrets.token_hex(8)}"
-            self._notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self._notify.bind("\0" + name)
-            env["NOTIFY_SOCKET"] = "@" + name
-            threading.Thread(target=self._hear, args=(self._notify,), daemon=True).start()
+            self._notify = NotifySocket("locker-test")
+            env = self._notify.environ(env)
+            threading.Thread(target=self._notify.listen, args=(self._ready,), daemon=True).start()
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env
         )
         self._tee = threading.Thread(target=self._copy, daemon=True)
         self._tee.start()
 
-    def _hear(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                message = sock.recv(4096)
-            except OSError:
-                return
-            if not message:  # our own wake-up from close()
-                return
-            if b"READY=1" in message.split(b"\n"):
-                self.ready = True
-                self.changes.notify()
+    def _ready(self) -> None:
+        self.ready = True
+        self.changes.notify()
 
     def _copy(self) -> None:
         assert self.process.stdout is not None
@@ -104,8 +93,6 @@ class Child:
     def close(self) -> None:
         """Stop listening for sd_notify; the process itself is stopped by its owner."""
         if self._notify is not None:
-            with contextlib.suppress(OSError):
-                self._notify.sendto(b"", self._notify.getsockname())
             self._notify.close()
             self._notify = None
         self._tee.join(15)
