@@ -1,4 +1,5 @@
-"""Fixtures shared by every test package: a real SQLite file, a manual clock, settings."""
+"""Fixtures shared by every test package: a real SQLite file, a manual clock, settings, and the
+leak check (tests/leaks.py, autouse): no test may leave a thread, pty, pipe or socket behind."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from locker import migrate
 from locker.clock import ManualClock
 from locker.config import Settings, load_settings
 from locker.db import make_engine
+
+from .leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:

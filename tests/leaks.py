@@ -1,12 +1,12 @@
-"""The one leak check: a suite's conftest imports :func:`no_leaked_threads_or_descriptors`
-(autouse), and every test of it fails if it leaves a thread running, or a pty, pipe or socket
-open, that was not there before it: bus threads, stand-ins, servers, streams and ptys must all
-be closed by the code under test or by the fixture that opened them. Fixtures of a wider scope
-are set up before the check begins, so they are not counted.
-
-Used by the hardware, notify and appliance suites. Run under every suite it still finds (see
-the note of issue 9): socket pairs left by the fleet tests, and Playwright's ``asyncio_0``
-executor thread, started lazily by the module's browser during the first test of a module.
+"""The one leak check, autouse for every test from tests/conftest.py: a test fails if it leaves
+a thread running, or a pty, pipe or socket open, that was not there before it: bus threads,
+stand-ins, servers, streams, MQTT clients, event loops and ptys must all be closed by the code
+under test or by the fixture that opened them. Fixtures of a wider scope are set up before the
+check begins, so they are not counted; what such a fixture owns it starts in its own set-up,
+not lazily inside the first test that uses it (the browser modules' Playwright starts its
+file-work thread, a shared uvicorn its AnyIO worker, the benchmarks' smoke module its shared
+``locker serve`` processes), and what a test opens on a shared thing it closes (a benchmark
+hangs up its connections to a shared server).
 """
 
 from __future__ import annotations

@@ -25,8 +25,6 @@ from locker import migrate
 from locker.config import Settings, load_settings
 from locker.db import make_engine
 
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
-
 DEV_LOCKER = Path(sys.executable).with_name("locker")
 SECRET = "appliance-test-secret-" + "k" * 32
 BOARDS, CHANNELS = 2, 12

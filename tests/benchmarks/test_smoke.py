@@ -2,8 +2,7 @@
 
 Timings are never asserted here (benchmarks are measured, not passed or failed): only that each
 figure exists, is a finite number with a unit and a label, and that ``locker bench`` prints them
-as a table and as JSON. The keys are the contract docs/performance.md describes. Every test
-runs under the leak check (tests/leaks.py).
+as a table and as JSON. The keys are the contract docs/performance.md describes.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ import pytest
 from benchmarks import camera_pickup, flood, harness
 from benchmarks.served import shared_servers
 from kiosk.cli import main as locker
-
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 LATENCY = ("p50_ms", "p99_ms")
 KEYS = {

@@ -3,8 +3,7 @@
 ``site`` is the whole stack per test (SQLite file, simulated bank, SMS and mail stand-ins, the
 real app); ``browser`` is one headless Chromium per test module (Playwright's sync API allows one
 instance per thread at a time, and other packages' tests start their own). Helpers save a screenshot of
-each screen under ``artifacts/screenshots/`` and run axe-core on it. Every test runs under the
-leak check (tests/leaks.py).
+each screen under ``artifacts/screenshots/`` and run axe-core on it.
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import WAIT_S, Changes, wake_on_world
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,4 @@
-"""Fixtures of the core tests: a core on a real SQLite file over a small scripted bank, and the
-leak check (tests/leaks.py)."""
+"""Fixtures of the core tests: a core on a real SQLite file over a small scripted bank."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import pytest
 
 from locker.core import Core
 
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from .scripted_bank import SMALL_BANK, ScriptedBank
 from .support import build_core
 

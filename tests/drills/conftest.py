@@ -3,7 +3,7 @@
 ``world``: ``locker sim world`` (virtual CU16 board on a pty, SMS and mail stand-ins, control
 API). ``controller``: ``tests/drills/controller_main.py`` on a SQLite file in the test's
 directory, its layout pointing at the world's pty link. A drill kills the controller with
-SIGKILL, starts it again on the same files, and checks what reconciliation made of it. Every drill runs under the leak check (tests/leaks.py).
+SIGKILL, starts it again on the same files, and checks what reconciliation made of it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import requests
 
 from simulator.board_layouts import board_layout_toml
 
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..processes import Child
 from ..sse import StreamListener
 from ..waiting import WAIT_S, Changes

@@ -8,8 +8,6 @@
 * ``centre`` — the real centre (:class:`fleet.centre.service.Centre`) on them, its watcher off:
   a test drives :meth:`~fleet.centre.service.Centre.check` on a manual clock.
 * ``BoxClient`` — a bare MQTT client signed in as one box, for what a box would send.
-
-Every test runs under the leak check (tests/leaks.py).
 """
 
 from __future__ import annotations
@@ -34,7 +32,6 @@ from locker.clock import ManualClock
 from simulator.broker import LocalBroker
 from simulator.postgres import LocalPostgres
 
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import Changes
 
 BOXES = ("box-1", "box-2", "box-3", "rathaus-barmen", "rathaus-elberfeld", "buergerbuero-vohwinkel")

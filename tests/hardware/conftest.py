@@ -1,5 +1,4 @@
-"""Fixtures for the hardware tests: an event recorder, layout files, and the leak check
-(tests/leaks.py): every test fails if it leaves a thread, pty, pipe or socket behind."""
+"""Fixtures for the hardware tests: an event recorder and layout files."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from .support import Recorder
 
 

@@ -1,5 +1,4 @@
-"""A whole controller for API tests: real app, SQLite file, simulated bank, SMS/mail stand-ins;
-every test runs under the leak check (tests/leaks.py)."""
+"""A whole controller for API tests: real app, SQLite file, simulated bank, SMS/mail stand-ins."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from runtime.controller import Controller
 from simulator.world import SimulatedWorld, build_world
 
 from ..conftest import make_settings, migrated_database
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from ..waiting import WAIT_S, Changes, wake_on_world
 
 KEYS = {"clerk": "k-clerk", "technician": "k-tech", "admin": "k-admin", "all": "k-all"}

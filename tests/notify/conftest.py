@@ -43,7 +43,6 @@ from simulator.smtp_standin import SmtpStandin
 from simulator.twilio_standin import TwilioStandin
 
 from ..conftest import migrated_database
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 BIRTHDAY = date(1990, 5, 17)
 LOCATION_40 = "Rathaus Musterstadt, Eingang Marktplatz 1"

@@ -1,12 +1,10 @@
-"""The security regression tests drive the same whole stack as the API tests, under the leak
-check (tests/leaks.py)."""
+"""The security regression tests drive the same whole stack as the API tests."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..kiosk.conftest import KEYS, KIOSK, PASSWORD, Stack, running_stack, stack
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 
 __all__ = ["KEYS", "KIOSK", "PASSWORD", "Stack", "every_byte_under", "running_stack", "stack"]
 

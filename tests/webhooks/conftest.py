@@ -1,5 +1,5 @@
 """A core on a scripted bank with a manual clock, a dispatcher driven pass by pass, and a
-verifying receiver on 127.0.0.1; every test runs under the leak check (tests/leaks.py)."""
+verifying receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from webhooks import WebhookDispatcher
 from ..conftest import make_settings
 from ..core.scripted_bank import SMALL_BANK, ScriptedBank
 from ..core.support import build_core
-from ..leaks import no_leaked_threads_or_descriptors  # noqa: F401 - autouse
 from .receiver import Receiver
 
 EVERYTHING = list(webhooks.EVENT_TYPES)
