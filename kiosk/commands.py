@@ -136,11 +136,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from runtime.preflight import load_layout_setting  # noqa: PLC0415
     from simulator.world import WorldStateError, build_world  # noqa: PLC0415
 
-    logs.configure()
     data_dir = args.data_dir.resolve()
     config = _config_path(args)
     first = demo_settings(config, data_dir, args.host, args.port)
     layout = load_layout_setting(first, str(config or "(no config file)"))
+    logs.configure()  # once the configuration stands, as serve does: a refusal is one message
     try:
         world = build_world(layout, state_dir=data_dir)
     except WorldStateError as err:

@@ -6,12 +6,15 @@ check begins, so they are not counted; what such a fixture owns it starts in its
 not lazily inside the first test that uses it (the browser modules' Playwright starts its
 file-work thread, a shared uvicorn its AnyIO worker, the benchmarks' smoke module its shared
 ``locker serve`` processes), and what a test opens on a shared thing it closes (a benchmark
-hangs up its connections to a shared server).
+hangs up its connections to a shared server). Nor may a test leave a handler on the root
+logger: a command run in the test's process that configures logging binds a handler to the
+test's captured stderr, and every later record of any thread would be written to a closed file.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 import time
@@ -44,11 +47,22 @@ def _new_fds(before: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _own_handlers(root: logging.Logger) -> list[logging.Handler]:
+    """The root logger's handlers but pytest's own (it swaps those in each phase of a test)."""
+    return [h for h in root.handlers if not type(h).__module__.startswith("_pytest")]
+
+
 @contextmanager
 def no_leaks() -> Iterator[None]:
     threads_before = set(threading.enumerate())
     fds_before = open_fds()
+    root = logging.getLogger()
+    handlers_before = _own_handlers(root)
     yield
+    added = [h for h in _own_handlers(root) if h not in handlers_before]
+    for handler in added:  # removed, so the next test is not charged with it
+        root.removeHandler(handler)
+    assert not added, f"handlers left on the root logger: {added}"
     deadline = time.monotonic() + GRACE_S
     for thread in set(threading.enumerate()) - threads_before:
         thread.join(max(0.0, deadline - time.monotonic()))
