@@ -21,9 +21,15 @@ import sys
 from collections.abc import Mapping
 
 HANDLER_NAME = "locker"
-QUIET = {"twilio.http_client": logging.WARNING}
-"""Libraries that log every request at INFO (twilio: nine lines per SMS, with the account's
-URL): only their warnings and errors are kept."""
+QUIET = {
+    "twilio.http_client": logging.WARNING,
+    "mail.log": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,
+}
+"""Libraries that log routine work at INFO, of which only warnings and errors are kept: twilio
+(nine lines per SMS, with the account's URL), aiosmtpd's ``mail.log`` (six lines per connection
+to the demo's mail stand-in), alembic's plugin set-up (six lines per migration run; its
+"Running upgrade" lines stay)."""
 SYSLOG_PRIORITY = {
     logging.CRITICAL: 2,
     logging.ERROR: 3,
